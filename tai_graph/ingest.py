@@ -1,0 +1,300 @@
+"""The write path: validate → dedupe → sequence → sign → one atomic transaction.
+
+Everything a batch writes (events, receipts, the ledger head, rollup cells) goes into the store as
+one SPARQL Update, which Oxigraph applies all-or-nothing. A receipt is returned only after that
+commit, so an acknowledged event survives the process being killed. One lock serialises writers:
+sequences are gap-free per customer and the hash chain never forks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from tai_graph import mapping, rollups
+from tai_graph.intake import BadRecord
+from tai_graph.ledger import GENESIS_HASH, ServiceKey, build_receipt, receipt_from_parts, receipt_hash
+from tai_graph.model import JSON, Event, EventOutcome, IngestResult, SignedReceipt
+from tai_graph.schema import EventType, TypeRegistry
+from tai_graph.store.base import GraphStore
+from tai_graph.validation import Validator
+
+T = mapping.TAI
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+P_RECEIPT = T + "receipt"
+P_CANONICAL = T + "canonicalReceipt"
+P_SIGNATURE = T + "signature"
+P_ED25519 = T + "ed25519Signature"
+P_SEQUENCE = T + "sequence"
+P_HEAD_SEQUENCE = T + "headSequence"
+P_HEAD_HASH = T + "headHash"
+P_HEAD_TIME = T + "headTimestamp"
+
+
+def ledger_iri(customer_id: str) -> str:
+    return f"urn:tai:{customer_id}:ledger"
+
+
+@dataclass(slots=True)
+class LedgerHead:
+    """The newest receipt of a customer's chain."""
+
+    sequence: int
+    hash: str
+    timestamp: datetime | None
+
+    def triples(self, customer_id: str) -> list[str]:
+        s = mapping.iri(ledger_iri(customer_id))
+        out = [
+            f"{s} {mapping.iri(P_HEAD_SEQUENCE)} {mapping.lit_typed(str(self.sequence), XSD + 'integer')} .",
+            f"{s} {mapping.iri(P_HEAD_HASH)} {mapping.lit_string(self.hash)} .",
+        ]
+        if self.timestamp is not None:
+            ts = mapping.lit_typed(self.timestamp.isoformat().replace("+00:00", "Z"), XSD + "dateTime")
+            out.append(f"{s} {mapping.iri(P_HEAD_TIME)} {ts} .")
+        return out
+
+
+def _content(event: Event) -> dict[str, JSON]:
+    return {
+        "event_id": event.event_id,
+        "timestamp": event.timestamp_text,
+        "transaction_type": event.transaction_type,
+        "data": event.data,
+    }
+
+
+def _receipt_content(body: dict[str, JSON]) -> dict[str, JSON]:
+    return {k: body[k] for k in ("event_id", "timestamp", "transaction_type", "data")}
+
+
+class Ingestor:
+    """Owns the write lock and the per-customer chain heads and rollup cells."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        registry: TypeRegistry,
+        key: ServiceKey,
+        system_metadata: dict[str, str],
+        *,
+        flush: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.validator = Validator(registry)
+        self.key = key
+        self.system_metadata = dict(system_metadata)
+        self.flush = flush
+        self.clock = clock
+        self.lock = threading.Lock()
+        self._heads: dict[str, LedgerHead] = {}
+        self._cells: dict[str, rollups.Observation] = {}
+
+    # -- reads the write path needs -------------------------------------------------------
+    def head(self, customer_id: str) -> LedgerHead:
+        """The chain head, read from the store once and then kept in memory."""
+        head = self._heads.get(customer_id)
+        if head is None:
+            head = LedgerHead(0, GENESIS_HASH, None)
+            for q in self.store.subject_quads(ledger_iri(customer_id), mapping.graph_iri(customer_id)):
+                if q.predicate.value == P_HEAD_SEQUENCE:
+                    head.sequence = int(q.object.value)
+                elif q.predicate.value == P_HEAD_HASH:
+                    head.hash = q.object.value
+                elif q.predicate.value == P_HEAD_TIME:
+                    head.timestamp = datetime.fromisoformat(q.object.value.replace("Z", "+00:00"))
+            self._heads[customer_id] = head
+        return head
+
+    def stored_receipt(self, customer_id: str, event_id: str) -> SignedReceipt | None:
+        """The receipt of a stored event, straight from the graph."""
+        graph = mapping.graph_iri(customer_id)
+        receipt_node = None
+        for q in self.store.subject_quads(mapping.event_iri(customer_id, event_id), graph):
+            if q.predicate.value == P_RECEIPT:
+                receipt_node = q.object.value
+                break
+        if receipt_node is None:
+            return None
+        return self.receipt_at(customer_id, receipt_node)
+
+    def receipt_at(self, customer_id: str, receipt_node: str) -> SignedReceipt | None:
+        fields: dict[str, str] = {}
+        for q in self.store.subject_quads(receipt_node, mapping.graph_iri(customer_id)):
+            fields[q.predicate.value] = q.object.value
+        if P_CANONICAL not in fields:
+            return None
+        return receipt_from_parts(
+            fields[P_CANONICAL].encode(), fields.get(P_SIGNATURE, ""), fields.get(P_ED25519, "")
+        )
+
+    def _cell(
+        self, customer_id: str, iri: str, etype: EventType, day: str, dims: tuple[tuple[str, str], ...]
+    ) -> rollups.Observation | None:
+        cell = self._cells.get(iri)
+        if cell is not None:
+            return cell
+        quads = list(self.store.subject_quads(iri, mapping.graph_iri(customer_id)))
+        if not quads:
+            return None
+        cell = rollups.Observation(
+            iri, etype.name, etype.class_iri, day, dims, integer_sums=rollups._integer_sums(etype)
+        )
+        measure_preds = {s.measure_predicate for s in etype.fields.values() if s.rollup == "measure"}
+        measure_preds |= {d.predicate for d in etype.derived}
+        for q in quads:
+            p = q.predicate.value
+            if p == T + "count":
+                cell.count = int(q.object.value)
+            elif p == T + "receiptCount":
+                cell.receipt_count = int(q.object.value)
+            elif p in measure_preds:
+                cell.sums[p] = Decimal(q.object.value)
+        return cell
+
+    # -- the write path -------------------------------------------------------------------
+    def ingest(
+        self, customer_id: str, secret: str, raws: Sequence[JSON | BadRecord], *, atomic: bool = False
+    ) -> IngestResult:
+        """Validate and store a batch; per-event outcomes in submission order."""
+        outcomes: list[EventOutcome] = []
+        valid: list[tuple[int, Event]] = []
+        for index, raw in enumerate(raws):
+            if isinstance(raw, BadRecord):
+                outcomes.append(EventOutcome(index, None, "invalid", violations=[raw.violation(index)]))
+                continue
+            checked = self.validator.validate(raw, customer_id=customer_id, index=index)
+            if isinstance(checked, Event):
+                valid.append((index, checked))
+                outcomes.append(EventOutcome(index, checked.event_id, "created"))
+            else:
+                outcomes.append(EventOutcome(index, _event_id_of(raw), "invalid", violations=checked))
+        with self.lock:
+            self._write(customer_id, secret, valid, outcomes, atomic)
+        return IngestResult(outcomes, atomic=atomic)
+
+    def _write(
+        self,
+        customer_id: str,
+        secret: str,
+        valid: list[tuple[int, Event]],
+        outcomes: list[EventOutcome],
+        atomic: bool,
+    ) -> None:
+        first_in_batch: dict[str, tuple[int, Event]] = {}
+        fresh: list[tuple[int, Event]] = []
+        for index, event in valid:
+            outcome = outcomes[index]
+            if event.event_id in first_in_batch:
+                first_index, first = first_in_batch[event.event_id]
+                if _content(first) == _content(event):
+                    outcome.status = "duplicate"
+                    outcome.message = f"same event as item {first_index} of this batch"
+                else:
+                    outcome.status = "conflict"
+                    outcome.message = f"event_id also used by item {first_index} with other content"
+                continue
+            first_in_batch[event.event_id] = (index, event)
+            existing = self.stored_receipt(customer_id, event.event_id)
+            if existing is None:
+                fresh.append((index, event))
+            elif _receipt_content(existing.body) == _content(event):
+                outcome.status = "duplicate"
+                outcome.receipt = existing
+                outcome.message = "already stored; this is its original receipt"
+            else:
+                outcome.status = "conflict"
+                outcome.receipt = None
+                outcome.message = (
+                    f"event_id {event.event_id!r} is already stored with other content; nothing written"
+                )
+        if atomic and any(o.status in ("invalid", "conflict") for o in outcomes):
+            for o in outcomes:
+                if o.status in ("created", "duplicate"):
+                    o.status = "rejected"
+                    o.receipt = None
+                    o.message = "atomic batch: not written because another item failed"
+            return
+        if fresh:
+            self._commit(customer_id, secret, fresh, outcomes)
+        for index, event in valid:
+            o = outcomes[index]
+            if o.status == "duplicate" and o.receipt is None:
+                o.receipt = outcomes[first_in_batch[event.event_id][0]].receipt
+
+    def _commit(
+        self, customer_id: str, secret: str, fresh: list[tuple[int, Event]], outcomes: list[EventOutcome]
+    ) -> None:
+        head = self.head(customer_id)
+        graph = mapping.graph_iri(customer_id)
+        now = self.clock()
+        if head.timestamp is not None and now < head.timestamp:
+            now = head.timestamp  # verification timestamps never go backwards along the chain
+        sequence, previous = head.sequence, head.hash
+        insert: list[str] = []
+        receipts: list[tuple[int, SignedReceipt]] = []
+        typed: list[tuple[Event, EventType]] = []
+        for index, event in fresh:
+            etype = self.registry.get(event.transaction_type)
+            sequence += 1
+            receipt = build_receipt(
+                event,
+                sequence=sequence,
+                previous_hash=previous,
+                key=self.key,
+                secret=secret,
+                system_metadata=self.system_metadata,
+                verification_timestamp=now,
+            )
+            previous = receipt_hash(receipt.signed_bytes)
+            receipts.append((index, receipt))
+            typed.append((event, etype))
+            insert += mapping.event_triples(event, etype)
+            insert += _receipt_triples(customer_id, event, receipt)
+        change = rollups.apply_events(
+            customer_id, typed, lambda iri, et, day, dims: self._cell(customer_id, iri, et, day, dims)
+        )
+        new_head = LedgerHead(sequence, previous, now)
+        delete = change.delete + (head.triples(customer_id) if head.sequence else [])
+        insert += change.insert + new_head.triples(customer_id)
+        parts = []
+        if delete:
+            parts.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n" + "\n".join(delete) + "\n} }")
+        parts.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(insert) + "\n} }")
+        self.store.update(" ;\n".join(parts))
+        if self.flush:
+            self.store.flush()
+        # committed: only now does the in-memory state move
+        self._heads[customer_id] = new_head
+        self._cells.update(change.cells)
+        for index, receipt in receipts:
+            outcomes[index].receipt = receipt
+
+
+def _receipt_triples(customer_id: str, event: Event, receipt: SignedReceipt) -> list[str]:
+    e = mapping.iri(mapping.event_iri(customer_id, event.event_id))
+    r = mapping.iri(mapping.receipt_iri(customer_id, receipt.sequence))
+    body = receipt.body
+    return [
+        f"{e} {mapping.iri(P_RECEIPT)} {r} .",
+        f"{r} {mapping.iri(RDF_TYPE)} {mapping.iri(T + 'Receipt')} .",
+        f"{r} {mapping.iri(P_SEQUENCE)} {mapping.lit_typed(str(receipt.sequence), XSD + 'integer')} .",
+        f"{r} {mapping.iri(P_CANONICAL)} {mapping.lit_string(receipt.signed_bytes.decode())} .",
+        f"{r} {mapping.iri(P_SIGNATURE)} {mapping.lit_string(str(body['signature']))} .",
+        f"{r} {mapping.iri(P_ED25519)} {mapping.lit_string(str(body['ed25519_signature']))} .",
+    ]
+
+
+def _event_id_of(raw: JSON) -> str | None:
+    if isinstance(raw, dict) and isinstance(raw.get("event_id"), str):
+        return str(raw["event_id"])
+    return None
+
+
+__all__ = ["Ingestor", "LedgerHead", "ledger_iri"]

@@ -1,0 +1,188 @@
+"""Daily Data Cube observations maintained at ingest.
+
+One ``qb:Observation`` per (customer, event type, UTC day, dimension values) carries the event
+count, the receipted-event count and the sum of every measure, so a KPI over a month reads a few
+hundred observations instead of every event. They live in the customer's graph, are updated in
+the same transaction as the events, and analysts can query them like any other data.
+
+This module is pure: it turns events into new observation states and the N-Triples to delete and
+insert; the ingest path owns the store and the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tai_graph import mapping
+from tai_graph.model import Event
+from tai_graph.schema import EventType
+
+QB = "http://purl.org/linked-data/cube#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+T = mapping.TAI
+
+
+@dataclass(slots=True)
+class Observation:
+    """The running totals of one rollup cell."""
+
+    iri: str
+    transaction_type: str
+    class_iri: str
+    day: str
+    dims: tuple[tuple[str, str], ...]
+    count: int = 0
+    receipt_count: int = 0
+    sums: dict[str, Decimal] = field(default_factory=dict)
+    integer_sums: frozenset[str] = frozenset()
+
+    def copy(self) -> Observation:
+        return Observation(
+            self.iri,
+            self.transaction_type,
+            self.class_iri,
+            self.day,
+            self.dims,
+            self.count,
+            self.receipt_count,
+            dict(self.sums),
+            self.integer_sums,
+        )
+
+    def value_triples(self) -> list[str]:
+        """The triples that change as events arrive (deleted and re-inserted on update)."""
+        s = mapping.iri(self.iri)
+        out = [
+            f"{s} {mapping.iri(T + 'count')} {_int(self.count)} .",
+            f"{s} {mapping.iri(T + 'receiptCount')} {_int(self.receipt_count)} .",
+        ]
+        for pred in sorted(self.sums):
+            value = self.sums[pred]
+            lit = _int(int(value)) if pred in self.integer_sums else _dec(value)
+            out.append(f"{s} {mapping.iri(pred)} {lit} .")
+        return out
+
+    def identity_triples(self, customer_id: str) -> list[str]:
+        """The triples written once, when the cell is created."""
+        s = mapping.iri(self.iri)
+        dataset = mapping.iri(f"urn:tai:{customer_id}:rollup:{self.transaction_type}")
+        out = [
+            f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(QB + 'Observation')} .",
+            f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(T + 'DailyRollup')} .",
+            f"{s} {mapping.iri(QB + 'dataSet')} {dataset} .",
+            f"{s} {mapping.iri(T + 'eventType')} {mapping.iri(self.class_iri)} .",
+            f"{s} {mapping.iri(T + 'day')} {mapping.lit_typed(self.day, XSD + 'date')} .",
+        ]
+        out += [f"{s} {mapping.iri(p)} {mapping.lit_string(v)} ." for p, v in self.dims]
+        return out
+
+
+def _int(n: int) -> str:
+    return mapping.lit_typed(str(n), XSD + "integer")
+
+
+def _dec(d: Decimal) -> str:
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return mapping.lit_typed(text or "0", XSD + "decimal")
+
+
+def _dims(event: Event, etype: EventType) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for spec in etype.fields.values():
+        if spec.rollup == "dimension" and event.data.get(spec.name) is not None:
+            pairs.append((spec.predicate, str(event.data[spec.name])))
+    return tuple(sorted(pairs))
+
+
+def cell_iri(customer_id: str, etype: EventType, day: str, dims: tuple[tuple[str, str], ...]) -> str:
+    """Deterministic IRI of a rollup cell."""
+    digest = hashlib.sha256("\n".join(f"{p}={v}" for p, v in dims).encode()).hexdigest()[:16]
+    return mapping.rollup_iri(customer_id, etype.name, day, digest)
+
+
+def _contribution(event: Event, etype: EventType) -> dict[str, Decimal]:
+    sums: dict[str, Decimal] = {}
+    for spec in etype.fields.values():
+        if spec.rollup == "measure":
+            value = event.data.get(spec.name)
+            sums[spec.measure_predicate] = Decimal(str(value)) if value is not None else Decimal(0)
+    for derived in etype.derived:
+        a, b = (event.data.get(name) for name in derived.operands)
+        if a is None or b is None:
+            contribution = Decimal(0)
+        elif derived.operator == "EqualCount":
+            contribution = Decimal(1) if Decimal(str(a)) == Decimal(str(b)) else Decimal(0)
+        else:  # AbsDifference
+            contribution = abs(Decimal(str(a)) - Decimal(str(b)))
+        sums[derived.predicate] = contribution
+    return sums
+
+
+def _integer_sums(etype: EventType) -> frozenset[str]:
+    preds = {
+        s.measure_predicate for s in etype.fields.values() if s.rollup == "measure" and s.kind == "integer"
+    }
+    preds |= {d.predicate for d in etype.derived if d.operator == "EqualCount"}
+    return frozenset(preds)
+
+
+@dataclass(slots=True)
+class RollupChange:
+    """What one batch does to the cube: triples to delete, to insert, and the new cell states."""
+
+    delete: list[str]
+    insert: list[str]
+    cells: dict[str, Observation]
+
+
+Loader = Callable[[str], Observation | None]
+
+
+def apply_events(
+    customer_id: str,
+    events: Iterable[tuple[Event, EventType]],
+    current: Callable[[str, EventType, str, tuple[tuple[str, str], ...]], Observation | None],
+) -> RollupChange:
+    """Fold receipted events into their cells.
+
+    ``current(iri, etype, day, dims)`` returns the cell's state before this batch (``None`` for a
+    new cell); it is never mutated.
+    """
+    cells: dict[str, Observation] = {}
+    before: dict[str, Observation | None] = {}
+    for event, etype in events:
+        day = event.timestamp.date().isoformat()
+        dims = _dims(event, etype)
+        iri = cell_iri(customer_id, etype, day, dims)
+        cell = cells.get(iri)
+        if cell is None:
+            old = current(iri, etype, day, dims)
+            before[iri] = old
+            cell = (
+                old.copy()
+                if old is not None
+                else Observation(
+                    iri, etype.name, etype.class_iri, day, dims, integer_sums=_integer_sums(etype)
+                )
+            )
+            cells[iri] = cell
+        cell.count += 1
+        cell.receipt_count += 1
+        for pred, amount in _contribution(event, etype).items():
+            cell.sums[pred] = cell.sums.get(pred, Decimal(0)) + amount
+    delete: list[str] = []
+    insert: list[str] = []
+    for iri, cell in cells.items():
+        old = before[iri]
+        if old is None:
+            insert += cell.identity_triples(customer_id)
+        else:
+            delete += old.value_triples()
+        insert += cell.value_triples()
+    return RollupChange(delete, insert, cells)

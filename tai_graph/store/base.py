@@ -1,0 +1,53 @@
+"""The small interface every graph store implements (embedded Oxigraph, remote SPARQL 1.1).
+
+Terms are pyoxigraph terms (``NamedNode``, ``Literal``, ``BlankNode``); both implementations speak
+them, so the core never depends on which store it runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import pyoxigraph as ox
+
+Term = ox.NamedNode | ox.Literal | ox.BlankNode
+Row = dict[str, Term]
+ResultKind = Literal["select", "ask", "graph"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryScope:
+    """Which graphs a query may see. ``graphs`` is the default graph (their union) and the only
+    graphs reachable through ``GRAPH ?g``; a caller can never widen it from the query text."""
+
+    graphs: tuple[str, ...]
+
+
+class GraphStore(Protocol):
+    """A quad store the engine writes to and queries."""
+
+    def select(self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None) -> list[Row]:
+        """Run a SELECT query; bound variables are substituted safely (never pasted)."""
+        ...
+
+    def execute(
+        self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        """Run any read query and return the lazy result (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+        ...
+
+    def update(self, update: str) -> None:
+        """Apply a SPARQL Update atomically: all of it or nothing."""
+        ...
+
+    def subject_quads(self, subject: str, graph: str) -> Iterator[ox.Quad]:
+        """All quads about ``subject`` in ``graph`` (an index lookup)."""
+        ...
+
+    def flush(self) -> None:
+        """Make committed writes durable on disk (not only in the OS)."""
+        ...
+
+    def close(self) -> None: ...

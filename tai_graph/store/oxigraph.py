@@ -1,0 +1,75 @@
+"""The embedded store: pyoxigraph on disk (a data dir) or in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from tai_graph.errors import InvalidQuery
+from tai_graph.store.base import QueryScope, Row, Term
+
+
+class OxigraphStore:
+    """:class:`~tai_graph.store.base.GraphStore` over an embedded pyoxigraph ``Store``.
+
+    One process may open an on-disk store for writing; commits reach the OS before ``update``
+    returns, so they survive the process being killed (``flush`` for power loss).
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+        self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        self.path = path
+
+    @property
+    def raw(self) -> ox.Store:
+        """The pyoxigraph store, for code that needs its serialisers (the SPARQL endpoint)."""
+        return self._store
+
+    def execute(
+        self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        graphs = [ox.NamedNode(g) for g in scope.graphs]
+        subs = {ox.Variable(k): v for k, v in bindings.items()} if bindings else None
+        try:
+            return self._store.query(
+                query,
+                default_graph=graphs,
+                named_graphs=graphs,
+                substitutions=subs,
+            )
+        except SyntaxError as exc:
+            raise InvalidQuery(f"SPARQL syntax error: {exc}") from exc
+
+    def select(self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None) -> list[Row]:
+        result = self.execute(query, scope, bindings)
+        if not isinstance(result, ox.QuerySolutions):
+            raise InvalidQuery("expected a SELECT query")
+        names = [v.value for v in result.variables]
+        rows: list[Row] = []
+        for solution in result:
+            row: Row = {}
+            for name in names:
+                term = solution[name]
+                if term is not None:
+                    row[name] = term
+            rows.append(row)
+        return rows
+
+    def update(self, update: str) -> None:
+        self._store.update(update)
+
+    def subject_quads(self, subject: str, graph: str) -> Iterator[ox.Quad]:
+        return iter(self._store.quads_for_pattern(ox.NamedNode(subject), None, None, ox.NamedNode(graph)))
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+        del self._store
