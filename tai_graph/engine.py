@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from tai_graph import __version__, mapping
@@ -27,7 +28,11 @@ from tai_graph.ledger import (
     verify_receipts,
 )
 from tai_graph.model import JSON, IngestResult, SignedReceipt
+from tai_graph.metrics import FIGURE_SOURCES, KpiTable, Metrics
+from tai_graph.periods import Period, parse_period
+from tai_graph.queries import QueryRegistry, QueryResult
 from tai_graph.schema import TypeRegistry
+from tai_graph.value import Engagement
 from tai_graph.sparql import QueryAnswer, SparqlService
 from tai_graph.store import OxigraphStore, QueryScope
 from tai_graph.tenants import Credentials, TenantRegistry
@@ -63,6 +68,29 @@ def _parse_bound(text: str, *, end: bool) -> datetime:
     return value.astimezone(UTC)
 
 
+def _period(from_text: str | None, to_text: str | None) -> Period:
+    if not from_text or not to_text:
+        missing = "from" if not from_text else "to"
+        raise InvalidInput(
+            f"parameter {missing!r} is required (RFC 3339 date-time with zone, or YYYY-MM-DD)",
+            details={"parameter": missing, "rule": "required"},
+        )
+    return parse_period(from_text, to_text)
+
+
+def _provenance(table: KpiTable) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for figure, (query, column) in FIGURE_SOURCES.items():
+        r = table.get(query)
+        out[figure] = {
+            "query": query,
+            "column": column,
+            "text_sha256": r.text_sha256,
+            "parameters": r.parameters,
+        }
+    return out
+
+
 class Engine:
     """Everything TAI Graph does, for one data dir (or in memory)."""
 
@@ -83,6 +111,8 @@ class Engine:
             {"version": __version__, "hostname": settings.hostname, "region": settings.region},
             flush=settings.durability == "flush",
         )
+        self.queries = QueryRegistry.load(settings.query_dirs)
+        self.metrics = Metrics(self.store, self.queries, self.docs, self.key)
         self.sparql_service = SparqlService(
             self.store,
             timeout_s=settings.query_timeout_s,
@@ -229,6 +259,100 @@ class Engine:
         return self.sparql_service.run(
             query, scope=self.scope(customer_id), accept=accept, format_param=format_param
         )
+
+    # -- metrics: KPIs, engagement, baselines, value ----------------------------------------
+    def run_query(self, customer_id: str, name: str, params: dict[str, str]) -> QueryResult:
+        """Run one named query; ``params`` must hold ``from`` and ``to``."""
+        period = _period(params.get("from"), params.get("to"))
+        return self.metrics.run_query(self.scope(customer_id), name, period, params)
+
+    def kpis(self, customer_id: str, from_text: str | None, to_text: str | None) -> KpiTable:
+        """Every named KPI over ``[from, to)``."""
+        return self.metrics.kpis(self.scope(customer_id), _period(from_text, to_text))
+
+    def alerts(self, customer_id: str, from_text: str | None, to_text: str | None) -> list[dict[str, Any]]:
+        return self.metrics.alerts(self.scope(customer_id), _period(from_text, to_text))
+
+    def engagement(self, customer_id: str) -> Engagement:
+        return self.metrics.engagement(customer_id)
+
+    def set_engagement(self, customer_id: str, settings: dict[str, Any]) -> Engagement:
+        return self.metrics.set_engagement(customer_id, settings)
+
+    def freeze_baseline(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``{"from", "to", "attested"?}`` -> the signed, frozen baseline."""
+        unknown = sorted(set(body) - {"from", "to", "attested"})
+        if unknown:
+            raise InvalidInput(
+                f"unknown field {unknown[0]!r}; a baseline takes from, to and attested",
+                details={"field": unknown[0], "rule": "closed"},
+            )
+        attested = body.get("attested") or {}
+        if not isinstance(attested, dict):
+            raise InvalidInput("attested must be an object", details={"field": "attested", "rule": "type"})
+        period = _period(body.get("from"), body.get("to"))
+        return self.metrics.freeze_baseline(
+            customer_id,
+            self.tenants.get(customer_id).api_secret,
+            self.scope(customer_id),
+            period,
+            attested,
+            self.checkpoint(customer_id),
+        )
+
+    def baseline(self, customer_id: str, baseline_id: str) -> dict[str, Any]:
+        return self.metrics.baseline(customer_id, baseline_id, self.tenants.get(customer_id).api_secret)
+
+    def value(
+        self, customer_id: str, baseline_id: str | None, from_text: str | None, to_text: str | None
+    ) -> dict[str, Any]:
+        """The ``GET /v1/value`` answer, with provenance for every figure."""
+        if not baseline_id:
+            raise InvalidInput(
+                "parameter 'baseline' is required", details={"parameter": "baseline", "rule": "required"}
+            )
+        report, current, base = self.metrics.value(
+            customer_id,
+            self.tenants.get(customer_id).api_secret,
+            self.scope(customer_id),
+            baseline_id,
+            _period(from_text, to_text),
+        )
+        doc = report.to_dict()
+        doc["provenance"] = {
+            "baseline": {
+                figure: {
+                    "query": q,
+                    "column": c,
+                    "text_sha256": base["kpis"][q]["text_sha256"],
+                    "parameters": base["kpis"][q]["parameters"],
+                }
+                for figure, (q, c) in FIGURE_SOURCES.items()
+            },
+            "current": _provenance(current),
+        }
+        doc["baseline"]["frozen_at"] = base["frozen_at"]
+        return doc
+
+    def reconcile(
+        self,
+        customer_id: str,
+        from_text: str | None,
+        to_text: str | None,
+        manual: dict[str, Any],
+        tolerance: str,
+    ) -> dict[str, Any]:
+        """Engine KPIs against the customer's own figures; differences beyond ``tolerance``."""
+        try:
+            tol = Decimal(str(tolerance))
+        except ArithmeticError as exc:
+            raise InvalidInput("tolerance must be a number", details={"field": "tolerance"}) from exc
+        table = self.kpis(customer_id, from_text, to_text)
+        return {
+            "period": table.period.to_dict(),
+            "tolerance": str(tol),
+            "differences": self.metrics.reconcile(table, manual, tol),
+        }
 
 
 def _ts(text: str) -> datetime:

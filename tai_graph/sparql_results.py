@@ -75,11 +75,6 @@ class ResultFormat:
     graph: bool
     aliases: tuple[str, ...] = ()
 
-    @property
-    def content_type(self) -> str:
-        """``media_type`` with ``charset=utf-8`` for ``text/*`` types, for a Content-Type header."""
-        return self.media_type + ("; charset=utf-8" if self.media_type.startswith("text/") else "")
-
 
 #: In order of preference: the first is the default.
 RESULT_FORMATS = (

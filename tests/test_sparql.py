@@ -20,6 +20,7 @@ import rdflib
 from rdflib.plugins.stores.sparqlconnector import SPARQLConnector
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
+from tai_graph.config import resource_dir
 from tai_graph.errors import (
     ForbiddenQuery,
     InvalidQuery,
@@ -226,6 +227,11 @@ def test_guard_refuses_updates(query: str) -> None:
 def test_guard_refuses_an_empty_query(query: str) -> None:
     with pytest.raises(ForbiddenQuery, match="empty"):
         check_query(query)
+
+
+@pytest.mark.parametrize("path", sorted(resource_dir("queries").glob("*.rq")), ids=lambda p: p.name)
+def test_guard_allows_every_shipped_query(path: Path) -> None:
+    assert check_query(path.read_text(encoding="utf-8")) in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 
 
 def test_guard_refuses_oversized_and_non_queries() -> None:

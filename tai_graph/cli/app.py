@@ -54,7 +54,7 @@ def echo_json(doc: Any) -> None:
 
 def main() -> None:
     """Entry point: run the app and turn TAI Graph errors into messages and exit codes."""
-    from tai_graph.cli import commands  # noqa: F401  (registers the commands)
+    from tai_graph.cli import commands, metrics_cmds  # noqa: F401  (registers the commands)
 
     try:
         app(standalone_mode=False)

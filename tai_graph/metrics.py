@@ -1,0 +1,247 @@
+"""KPIs, engagement settings, signed baselines and value realisation for one customer.
+
+Every KPI answer carries its provenance: the query's name, the SHA-256 of its text and the
+parameters it was bound with, so any figure can be reproduced from the query file and the data.
+A baseline is frozen once, signed like a receipt (HMAC with the customer's secret, Ed25519 with
+the service key) and never changes; it is verified every time it is read.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tai_graph import __version__
+from tai_graph.documents import DocumentStore
+from tai_graph.errors import InvalidInput, LedgerError, NotFound
+from tai_graph.ledger import ServiceKey, canonical_bytes, hmac_hex, hmac_matches, verify_ed25519
+from tai_graph.model import format_utc
+from tai_graph.periods import Period, month_count, parse_period
+from tai_graph.queries import QueryRegistry, QueryResult, bind, run
+from tai_graph.store.base import GraphStore, QueryScope
+from tai_graph.value import (
+    AttestedFigures,
+    Engagement,
+    PeriodFigures,
+    ValueReport,
+    check_alerts,
+    compute_value,
+    decimal_text,
+    reconcile,
+)
+
+#: the KPI each value-metric input comes from: figure -> (query, column)
+FIGURE_SOURCES: dict[str, tuple[str, str]] = {
+    "manual_hours": ("manual_hours", "value"),
+    "manual_report_hours": ("manual_reports", "value"),
+    "orders": ("orders", "value"),
+    "gmv": ("orders", "gmv"),
+    "order_errors": ("error_rate", "errors"),
+    "violations": ("compliance_violations", "value"),
+    "stockout_amount": ("stockout_miss_rate", "stockout_amount"),
+}
+_COUNTS = {"orders", "order_errors", "violations"}
+_SIGNATURES = ("signature", "ed25519_signature")
+
+
+@dataclass(frozen=True, slots=True)
+class KpiTable:
+    """Every named KPI of one period, in registry order."""
+
+    period: Period
+    results: list[QueryResult]
+
+    def get(self, name: str) -> QueryResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise NotFound(f"no KPI {name!r}")
+
+    def figures(self) -> PeriodFigures:
+        """The value-metric inputs (SPEC §3) taken from the KPI results."""
+        values: dict[str, Any] = {}
+        for figure, (query, column) in FIGURE_SOURCES.items():
+            rows = self.get(query).rows
+            raw = rows[0].get(column) if len(rows) == 1 else None
+            number = raw if isinstance(raw, Decimal) else Decimal(0)
+            values[figure] = int(number) if figure in _COUNTS else number
+        return PeriodFigures.for_period(self.period, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period.to_dict(),
+            "months": decimal_text(month_count(self.period)),
+            "kpis": {r.name: r.to_dict() for r in self.results},
+        }
+
+
+def _figures_dict(f: PeriodFigures) -> dict[str, str | int]:
+    return {
+        "months": decimal_text(f.months),
+        "manual_hours": decimal_text(f.manual_hours),
+        "manual_report_hours": decimal_text(f.manual_report_hours),
+        "orders": f.orders,
+        "order_errors": f.order_errors,
+        "violations": f.violations,
+        "gmv": decimal_text(f.gmv),
+        "stockout_amount": decimal_text(f.stockout_amount),
+    }
+
+
+def _figures_from_dict(d: Mapping[str, Any], period: Period) -> PeriodFigures:
+    return PeriodFigures(
+        months=Decimal(d["months"]),
+        manual_hours=Decimal(d["manual_hours"]),
+        manual_report_hours=Decimal(d["manual_report_hours"]),
+        orders=int(d["orders"]),
+        order_errors=int(d["order_errors"]),
+        violations=int(d["violations"]),
+        gmv=Decimal(d["gmv"]),
+        stockout_amount=Decimal(d["stockout_amount"]),
+        period=period,
+    )
+
+
+class Metrics:
+    """The metrics side of the engine, per customer."""
+
+    def __init__(
+        self, store: GraphStore, queries: QueryRegistry, docs: DocumentStore, key: ServiceKey
+    ) -> None:
+        self.store = store
+        self.queries = queries
+        self.docs = docs
+        self.key = key
+
+    # -- KPIs -----------------------------------------------------------------------------
+    def run_query(
+        self, scope: QueryScope, name: str, period: Period, params: Mapping[str, str] | None = None
+    ) -> QueryResult:
+        """One named query over ``period`` with typed, safely bound parameters."""
+        return run(self.store, scope, bind(self.queries.get(name), params or {}, period))
+
+    def kpis(self, scope: QueryScope, period: Period) -> KpiTable:
+        """Every registered KPI over ``period`` with default parameters."""
+        return KpiTable(period, [run(self.store, scope, bind(q, {}, period)) for q in self.queries])
+
+    def alerts(self, scope: QueryScope, period: Period) -> list[dict[str, Any]]:
+        """KPIs whose value breaches the alert threshold in their query's metadata."""
+        table = self.kpis(scope, period)
+        out: list[dict[str, Any]] = []
+        for q in self.queries:
+            result = table.get(q.name)
+            if q.alert is not None and result.alerts:
+                out.append({"query": q.name, "alert": str(q.alert), "rows": result.to_dict()["alerts"]})
+        return out
+
+    # -- engagement -----------------------------------------------------------------------
+    def engagement(self, customer_id: str) -> Engagement:
+        doc = self.docs.get("engagements", customer_id)
+        if doc is None:
+            raise NotFound("no engagement settings yet: PUT /v1/engagement first")
+        return Engagement.from_dict(doc)
+
+    def set_engagement(self, customer_id: str, settings: Mapping[str, Any]) -> Engagement:
+        engagement = Engagement.from_dict(settings)
+        self.docs.put("engagements", customer_id, engagement.to_dict())
+        return engagement
+
+    # -- baselines ------------------------------------------------------------------------
+    def freeze_baseline(
+        self,
+        customer_id: str,
+        secret: str,
+        scope: QueryScope,
+        period: Period,
+        attested: Mapping[str, Any] | None,
+        ledger_head: dict[str, Any],
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Freeze ``period``'s KPIs into a signed, write-once snapshot and return it."""
+        attested_figures = AttestedFigures.from_dict(attested or {})
+        table = self.kpis(scope, period)
+        frozen_at = (now or datetime.now(UTC)).astimezone(UTC)
+        doc: dict[str, Any] = {
+            "id": f"bl_{frozen_at:%Y%m%d}_{secrets.token_hex(4)}",
+            "customer_id": customer_id,
+            "period": period.to_dict(),
+            "frozen_at": format_utc(frozen_at),
+            "figures": _figures_dict(table.figures()),
+            "attested": attested_figures.to_dict(),
+            "kpis": {
+                r.name: {
+                    "value": r.to_dict()["value"],
+                    "rows": r.to_dict()["rows"],
+                    "parameters": r.parameters,
+                    "text_sha256": r.text_sha256,
+                }
+                for r in table.results
+            },
+            "ledger_head": ledger_head,
+            "engine_version": __version__,
+            "key_id": self.key.key_id,
+        }
+        signed = canonical_bytes(doc)
+        doc["signature"] = hmac_hex(secret, signed)
+        doc["ed25519_signature"] = self.key.sign(signed)
+        self.docs.put(f"baselines/{customer_id}", doc["id"], doc, write_once=True)
+        return doc
+
+    def baseline(self, customer_id: str, baseline_id: str, secret: str) -> dict[str, Any]:
+        """A stored baseline, after checking both of its signatures."""
+        try:
+            doc = self.docs.get(f"baselines/{customer_id}", baseline_id)
+        except ValueError:
+            doc = None
+        if doc is None:
+            raise NotFound(f"no baseline {baseline_id!r}")
+        signed = canonical_bytes({k: v for k, v in doc.items() if k not in _SIGNATURES})
+        if not hmac_matches(secret, signed, doc.get("signature")) or not verify_ed25519(
+            self.key.public_key(), signed, str(doc.get("ed25519_signature"))
+        ):
+            raise LedgerError(f"baseline {baseline_id!r} fails its signature check: it was altered")
+        return dict(doc)
+
+    def baselines(self, customer_id: str) -> list[str]:
+        return self.docs.names(f"baselines/{customer_id}")
+
+    # -- value ----------------------------------------------------------------------------
+    def value(
+        self, customer_id: str, secret: str, scope: QueryScope, baseline_id: str, period: Period
+    ) -> tuple[ValueReport, KpiTable, dict[str, Any]]:
+        """Value realised in ``period`` against a frozen baseline (SPEC §3)."""
+        base = self.baseline(customer_id, baseline_id, secret)
+        base_period = parse_period(base["period"]["from"], base["period"]["to"])
+        baseline_figures = _figures_from_dict(base["figures"], base_period)
+        current = self.kpis(scope, period)
+        report = compute_value(
+            baseline_figures,
+            current.figures(),
+            self.engagement(customer_id),
+            AttestedFigures.from_dict(base.get("attested") or {}),
+            baseline_id=baseline_id,
+        )
+        return report, current, base
+
+    def reconcile(
+        self, table: KpiTable, manual: Mapping[str, Any], tolerance: Decimal
+    ) -> list[dict[str, str | None]]:
+        """Engine KPI values against the customer's own figures (KPI name -> number)."""
+        engine_values = {r.name: r.value for r in table.results if r.value is not None}
+        try:
+            manual_values = {k: Decimal(str(v)) for k, v in manual.items()}
+        except ArithmeticError as exc:
+            raise InvalidInput("manual figures must be numbers", details={"field": "manual"}) from exc
+        unknown = sorted(set(manual_values) - {r.name for r in table.results})
+        if unknown:
+            raise InvalidInput(
+                f"no KPI named {unknown[0]!r}", details={"field": f"manual.{unknown[0]}", "rule": "known-kpi"}
+            )
+        return [d.to_dict() for d in reconcile(engine_values, manual_values, tolerance)]
+
+
+__all__ = ["FIGURE_SOURCES", "KpiTable", "Metrics", "check_alerts"]
