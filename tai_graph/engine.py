@@ -27,15 +27,15 @@ from tai_graph.ledger import (
     retention_until,
     verify_receipts,
 )
-from tai_graph.model import JSON, IngestResult, SignedReceipt
 from tai_graph.metrics import FIGURE_SOURCES, KpiTable, Metrics
+from tai_graph.model import JSON, IngestResult, SignedReceipt
 from tai_graph.periods import Period, parse_period
 from tai_graph.queries import QueryRegistry, QueryResult
 from tai_graph.schema import TypeRegistry
-from tai_graph.value import Engagement
 from tai_graph.sparql import QueryAnswer, SparqlService
 from tai_graph.store import OxigraphStore, QueryScope
 from tai_graph.tenants import Credentials, TenantRegistry
+from tai_graph.value import Engagement
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,11 +238,11 @@ class Engine:
             def __len__(self) -> int:
                 return head
 
-            def __getitem__(inner, i: int) -> datetime:  # noqa: N805
+            def __getitem__(inner, i: int) -> datetime:
                 r = self.receipt_by_sequence(customer_id, i + 1)
                 return _ts(str(r.body["verification_timestamp"])) if r else datetime.max.replace(tzinfo=UTC)
 
-        return bisect.bisect_left(_Seq(), when) + 1  # type: ignore[call-overload]
+        return bisect.bisect_left(_Seq(), when) + 1
 
     def checkpoint(self, customer_id: str) -> dict[str, JSON]:
         head = self.ingestor.head(customer_id)
@@ -331,7 +331,9 @@ class Engine:
             },
             "current": _provenance(current),
         }
-        doc["baseline"]["frozen_at"] = base["frozen_at"]
+        baseline_ref = doc["baseline"]
+        assert isinstance(baseline_ref, dict)
+        baseline_ref["frozen_at"] = base["frozen_at"]
         return doc
 
     def reconcile(

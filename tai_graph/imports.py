@@ -52,7 +52,9 @@ class ImportReport:
     def _count_optional(self, item: JSON | BadRecord, registry: TypeRegistry) -> None:
         if not isinstance(item, dict):
             return
-        etype = registry.get(str(item["transaction_type"]))
+        etype = registry.get(str(item.get("transaction_type")))
+        if etype is None:
+            return
         data = item.get("data") or {}
         for spec in etype.fields.values():
             if not spec.required:

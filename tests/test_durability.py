@@ -78,8 +78,14 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     # the store keeps working after the crash: the chain continues where it stopped
     more = engine.ingest(
         "acme",
-        [{"event_id": "after", "timestamp": "2026-01-19T11:00:00Z", "transaction_type": "work_log",
-          "data": {"activity": "compliance_check", "hours": 1}}],
+        [
+            {
+                "event_id": "after",
+                "timestamp": "2026-01-19T11:00:00Z",
+                "transaction_type": "work_log",
+                "data": {"activity": "compliance_check", "hours": 1},
+            }
+        ],
     )
     assert more.outcomes[0].receipt is not None
     assert more.outcomes[0].receipt.sequence == head.sequence + 1

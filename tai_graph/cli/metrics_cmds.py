@@ -7,7 +7,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -16,12 +16,16 @@ from tai_graph.errors import InvalidInput
 
 query_app = typer.Typer(help="List, run and test named SPARQL queries.", no_args_is_help=True)
 baseline_app = typer.Typer(help="Freeze and show signed baselines.", no_args_is_help=True)
-engagement_app = typer.Typer(help="Engagement settings (currency, costs, contract value).", no_args_is_help=True)
+engagement_app = typer.Typer(
+    help="Engagement settings (currency, costs, contract value).", no_args_is_help=True
+)
 app.add_typer(query_app, name="query")
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(engagement_app, name="engagement")
 
-From = Annotated[str, typer.Option("--from", help="Period start (inclusive): RFC 3339 with zone, or YYYY-MM-DD.")]
+From = Annotated[
+    str, typer.Option("--from", help="Period start (inclusive): RFC 3339 with zone, or YYYY-MM-DD.")
+]
 To = Annotated[str, typer.Option("--to", help="Period end (exclusive): RFC 3339 with zone, or YYYY-MM-DD.")]
 QueryDir = Annotated[
     list[Path] | None, typer.Option("--queries", help="Extra folder of .rq files (repeatable).")
@@ -43,7 +47,9 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise InvalidInput(f"parameter {pair!r} must be NAME=VALUE", details={"parameter": pair, "rule": "format"})
+            raise InvalidInput(
+                f"parameter {pair!r} must be NAME=VALUE", details={"parameter": pair, "rule": "format"}
+            )
         out[name] = value
     return out
 
@@ -101,13 +107,15 @@ def query_test(
     from tai_graph.config import Settings, resource_dir
     from tai_graph.engine import Engine
     from tai_graph.queries import QueryRegistry
-    from tai_graph.querytest import case_dirs, format_results, run_query_tests
+    from tai_graph.querytest import CaseEngine, case_dirs, format_results, run_query_tests
 
     dirs = [resource_dir("queries"), *(queries or [])]
     registry = QueryRegistry.load(dirs)
-    results = run_query_tests(
-        registry, case_dirs(dirs), lambda: Engine(Settings(query_dirs=tuple(dirs))), names=names or None
-    )
+
+    def make_engine() -> CaseEngine:
+        return cast(CaseEngine, Engine(Settings(query_dirs=tuple(dirs))))
+
+    results = run_query_tests(registry, case_dirs(dirs), make_engine, names=names or None)
     typer.echo(format_results(results))
     if not results or not all(r.passed for r in results):
         raise typer.Exit(1)
@@ -142,8 +150,13 @@ def kpis(
 @engagement_app.command("set")
 def engagement_set(
     customer: Customer,
-    path: Annotated[Path, typer.Argument(help="JSON file with currency, cost_per_hour, cost_per_error, "
-                                              "cost_per_violation, annual_contract_value.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON file with currency, cost_per_hour, cost_per_error, "
+            "cost_per_violation, annual_contract_value."
+        ),
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Set the engagement settings from a JSON file.
@@ -182,7 +195,9 @@ def baseline_freeze(
 
 @baseline_app.command("show")
 def baseline_show(
-    baseline_id: Annotated[str, typer.Argument(help="Baseline id.")], customer: Customer, data_dir: DataDir = None
+    baseline_id: Annotated[str, typer.Argument(help="Baseline id.")],
+    customer: Customer,
+    data_dir: DataDir = None,
 ) -> None:
     """Show a baseline after checking its signatures.
 
@@ -244,9 +259,11 @@ def demo(
         f"Receipts: {out.receipts_verified} verified (HMAC, Ed25519, hash chain): "
         f"{'all valid' if out.receipts_ok else 'PROBLEMS FOUND'}\n"
     )
-    typer.echo(f"Baseline {out.baseline['id']} frozen and signed for {ds.baseline_period[0]} – {ds.baseline_period[1]}")
+    typer.echo(
+        f"Baseline {out.baseline['id']} frozen and signed for {ds.baseline_period[0]} to {ds.baseline_period[1]}"
+    )
     typer.echo(render_kpi_table(out.baseline_kpis))
-    typer.echo(f"\nCurrent period {ds.current_period[0]} – {ds.current_period[1]}")
+    typer.echo(f"\nCurrent period {ds.current_period[0]} to {ds.current_period[1]}")
     typer.echo(render_kpi_table(out.current_kpis))
     typer.echo("")
     typer.echo(render_value_text(out.value))

@@ -32,13 +32,16 @@ class OxigraphStore:
     def execute(
         self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-        graphs = [ox.NamedNode(g) for g in scope.graphs]
-        subs = {ox.Variable(k): v for k, v in bindings.items()} if bindings else None
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(g) for g in scope.graphs]
+        named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(g) for g in scope.graphs]
+        subs: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = (
+            {ox.Variable(k): v for k, v in bindings.items()} if bindings else None
+        )
         try:
             return self._store.query(
                 query,
-                default_graph=graphs,
-                named_graphs=graphs,
+                default_graph=default,
+                named_graphs=named,
                 substitutions=subs,
             )
         except SyntaxError as exc:
