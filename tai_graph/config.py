@@ -28,6 +28,8 @@ class Settings:
     """Everything an :class:`~tai_graph.engine.Engine` needs to know.
 
     ``data_dir=None`` means an in-memory store and ephemeral keys (tests, experiments).
+    ``store_url`` (a SPARQL 1.1 query endpoint) puts the graph on a remote store instead; tenants,
+    keys and documents stay in ``data_dir``.
     """
 
     data_dir: Path | None = None
@@ -46,6 +48,12 @@ class Settings:
     query_timeout_s: float = 10.0
     query_result_limit: int = 100_000
     max_concurrent_queries: int = 4
+    #: SPARQL 1.1 query endpoint of a remote store (e.g. ``http://host:7878/query``); ``None``: embedded.
+    store_url: str | None = None
+    #: its update endpoint; ``None``: ``store_url`` with ``/query`` replaced by ``/update``, or itself.
+    store_update_url: str | None = None
+    #: seconds to connect, and between bytes of a request or answer, on the remote store.
+    store_timeout_s: float = 30.0
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -72,6 +80,12 @@ class Settings:
             values["query_dirs"] = (resource_dir("queries"), *extra)
         if env.get("TAI_QUERY_TIMEOUT_S"):
             values["query_timeout_s"] = float(env["TAI_QUERY_TIMEOUT_S"])
+        if env.get("TAI_STORE_URL"):
+            values["store_url"] = env["TAI_STORE_URL"]
+        if env.get("TAI_STORE_UPDATE_URL"):
+            values["store_update_url"] = env["TAI_STORE_UPDATE_URL"]
+        if env.get("TAI_STORE_TIMEOUT_S"):
+            values["store_timeout_s"] = float(env["TAI_STORE_TIMEOUT_S"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("data_dir") is not None:
             values["data_dir"] = Path(str(values["data_dir"]))

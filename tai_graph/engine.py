@@ -33,7 +33,7 @@ from tai_graph.periods import Period, parse_period
 from tai_graph.queries import QueryRegistry, QueryResult
 from tai_graph.schema import TypeRegistry
 from tai_graph.sparql import QueryAnswer, SparqlService
-from tai_graph.store import OxigraphStore, QueryScope
+from tai_graph.store import GraphStore, QueryScope, open_store
 from tai_graph.tenants import Credentials, TenantRegistry
 from tai_graph.value import Engagement
 
@@ -97,7 +97,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         data = settings.data_dir
-        self.store = OxigraphStore(data / "store" if data else None)
+        self.store: GraphStore = open_store(settings)
         self.docs = DocumentStore(data / "docs" if data else None)
         self.key = (
             ServiceKey.load_or_create(data / "keys" / "ed25519.pem") if data else ServiceKey.ephemeral()
@@ -303,6 +303,10 @@ class Engine:
     def baseline(self, customer_id: str, baseline_id: str) -> dict[str, Any]:
         return self.metrics.baseline(customer_id, baseline_id, self.tenants.get(customer_id).api_secret)
 
+    def baselines(self, customer_id: str) -> list[str]:
+        """The ids of the customer's frozen baselines, sorted."""
+        return self.metrics.baselines(customer_id)
+
     def value(
         self, customer_id: str, baseline_id: str | None, from_text: str | None, to_text: str | None
     ) -> dict[str, Any]:
@@ -334,6 +338,7 @@ class Engine:
         baseline_ref = doc["baseline"]
         assert isinstance(baseline_ref, dict)
         baseline_ref["frozen_at"] = base["frozen_at"]
+        doc["engagement"] = self.engagement(customer_id).to_dict()  # the rates the value used
         return doc
 
     def reconcile(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from time import perf_counter
 
 from tai_graph import mapping, rollups
 from tai_graph.intake import BadRecord
@@ -95,6 +96,10 @@ class Ingestor:
         self.lock = threading.Lock()
         self._heads: dict[str, LedgerHead] = {}
         self._cells: dict[str, rollups.Observation] = {}
+        #: Optional stage timer for benchmarks: set it to a dict and every ingest adds the seconds it
+        #: spends per stage (``validate``, ``lock_wait``, ``dedupe``, ``sign``, ``map``, ``rollups``,
+        #: ``sparql_text``, ``store_update``, ``flush``). ``None`` (the default) never reads the clock.
+        self.stage_seconds: dict[str, float] | None = None
 
     # -- reads the write path needs -------------------------------------------------------
     def head(self, customer_id: str) -> LedgerHead:
@@ -163,6 +168,8 @@ class Ingestor:
         self, customer_id: str, secret: str, raws: Sequence[JSON | BadRecord], *, atomic: bool = False
     ) -> IngestResult:
         """Validate and store a batch; per-event outcomes in submission order."""
+        timer = self.stage_seconds
+        started = perf_counter() if timer is not None else 0.0
         outcomes: list[EventOutcome] = []
         valid: list[tuple[int, Event]] = []
         for index, raw in enumerate(raws):
@@ -175,7 +182,11 @@ class Ingestor:
                 outcomes.append(EventOutcome(index, checked.event_id, "created"))
             else:
                 outcomes.append(EventOutcome(index, _event_id_of(raw), "invalid", violations=checked))
+        if timer is not None:
+            started = _lap(timer, "validate", started)
         with self.lock:
+            if timer is not None:
+                _lap(timer, "lock_wait", started)
             self._write(customer_id, secret, valid, outcomes, atomic)
         return IngestResult(outcomes, atomic=atomic)
 
@@ -187,6 +198,8 @@ class Ingestor:
         outcomes: list[EventOutcome],
         atomic: bool,
     ) -> None:
+        timer = self.stage_seconds
+        started = perf_counter() if timer is not None else 0.0
         first_in_batch: dict[str, tuple[int, Event]] = {}
         fresh: list[tuple[int, Event]] = []
         for index, event in valid:
@@ -214,6 +227,8 @@ class Ingestor:
                 outcome.message = (
                     f"event_id {event.event_id!r} is already stored with other content; nothing written"
                 )
+        if timer is not None:
+            _lap(timer, "dedupe", started)
         if atomic and any(o.status in ("invalid", "conflict") for o in outcomes):
             for o in outcomes:
                 if o.status in ("created", "duplicate"):
@@ -231,17 +246,16 @@ class Ingestor:
     def _commit(
         self, customer_id: str, secret: str, fresh: list[tuple[int, Event]], outcomes: list[EventOutcome]
     ) -> None:
+        timer = self.stage_seconds
+        started = perf_counter() if timer is not None else 0.0
         head = self.head(customer_id)
         graph = mapping.graph_iri(customer_id)
         now = self.clock()
         if head.timestamp is not None and now < head.timestamp:
             now = head.timestamp  # verification timestamps never go backwards along the chain
         sequence, previous = head.sequence, head.hash
-        insert: list[str] = []
         receipts: list[tuple[int, SignedReceipt]] = []
-        typed: list[tuple[Event, EventType]] = []
         for index, event in fresh:
-            etype = self.registry.get(event.transaction_type)
             sequence += 1
             receipt = build_receipt(
                 event,
@@ -254,12 +268,22 @@ class Ingestor:
             )
             previous = receipt_hash(receipt.signed_bytes)
             receipts.append((index, receipt))
+        if timer is not None:
+            started = _lap(timer, "sign", started)
+        insert: list[str] = []
+        typed: list[tuple[Event, EventType]] = []
+        for (_, event), (_, receipt) in zip(fresh, receipts, strict=True):
+            etype = self.registry.get(event.transaction_type)
             typed.append((event, etype))
             insert += mapping.event_triples(event, etype)
             insert += _receipt_triples(customer_id, event, receipt)
+        if timer is not None:
+            started = _lap(timer, "map", started)
         change = rollups.apply_events(
             customer_id, typed, lambda iri, et, day, dims: self._cell(customer_id, iri, et, day, dims)
         )
+        if timer is not None:
+            started = _lap(timer, "rollups", started)
         new_head = LedgerHead(sequence, previous, now)
         delete = change.delete + (head.triples(customer_id) if head.sequence else [])
         insert += change.insert + new_head.triples(customer_id)
@@ -267,9 +291,16 @@ class Ingestor:
         if delete:
             parts.append(f"DELETE DATA {{ GRAPH <{graph}> {{\n" + "\n".join(delete) + "\n} }")
         parts.append(f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(insert) + "\n} }")
-        self.store.update(" ;\n".join(parts))
+        update = " ;\n".join(parts)
+        if timer is not None:
+            started = _lap(timer, "sparql_text", started)
+        self.store.update(update)
+        if timer is not None:
+            started = _lap(timer, "store_update", started)
         if self.flush:
             self.store.flush()
+            if timer is not None:
+                _lap(timer, "flush", started)
         # committed: only now does the in-memory state move
         self._heads[customer_id] = new_head
         self._cells.update(change.cells)
@@ -277,18 +308,36 @@ class Ingestor:
             outcomes[index].receipt = receipt
 
 
+# constant terms of the receipt triples, written once
+_RECEIPT_LINK = f" {mapping.iri(P_RECEIPT)} "
+_RECEIPT_CLASS = f" {mapping.iri(RDF_TYPE)} {mapping.iri(T + 'Receipt')} ."
+_SEQUENCE = f" {mapping.iri(P_SEQUENCE)} "
+_INTEGER_SUFFIX = f"^^{mapping.iri(XSD + 'integer')} ."
+_CANONICAL = f" {mapping.iri(P_CANONICAL)} "
+_SIGNATURE = f" {mapping.iri(P_SIGNATURE)} "
+_ED25519 = f" {mapping.iri(P_ED25519)} "
+
+
 def _receipt_triples(customer_id: str, event: Event, receipt: SignedReceipt) -> list[str]:
     e = mapping.iri(mapping.event_iri(customer_id, event.event_id))
-    r = mapping.iri(mapping.receipt_iri(customer_id, receipt.sequence))
+    sequence = receipt.sequence
+    r = mapping.iri(mapping.receipt_iri(customer_id, sequence))
     body = receipt.body
     return [
-        f"{e} {mapping.iri(P_RECEIPT)} {r} .",
-        f"{r} {mapping.iri(RDF_TYPE)} {mapping.iri(T + 'Receipt')} .",
-        f"{r} {mapping.iri(P_SEQUENCE)} {mapping.lit_typed(str(receipt.sequence), XSD + 'integer')} .",
-        f"{r} {mapping.iri(P_CANONICAL)} {mapping.lit_string(receipt.signed_bytes.decode())} .",
-        f"{r} {mapping.iri(P_SIGNATURE)} {mapping.lit_string(str(body['signature']))} .",
-        f"{r} {mapping.iri(P_ED25519)} {mapping.lit_string(str(body['ed25519_signature']))} .",
+        f"{e}{_RECEIPT_LINK}{r} .",
+        f"{r}{_RECEIPT_CLASS}",
+        f'{r}{_SEQUENCE}"{sequence}"{_INTEGER_SUFFIX}',
+        f"{r}{_CANONICAL}{mapping.lit_string(receipt.signed_bytes.decode())} .",
+        f"{r}{_SIGNATURE}{mapping.lit_string(str(body['signature']))} .",
+        f"{r}{_ED25519}{mapping.lit_string(str(body['ed25519_signature']))} .",
     ]
+
+
+def _lap(timer: dict[str, float], stage: str, started: float) -> float:
+    """Add the time since ``started`` to ``timer[stage]``; the new start."""
+    now = perf_counter()
+    timer[stage] = timer.get(stage, 0.0) + (now - started)
+    return now
 
 
 def _event_id_of(raw: JSON) -> str | None:

@@ -8,6 +8,7 @@ from its :class:`~tai_graph.schema.EventType`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date
 
@@ -34,6 +35,7 @@ _TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _HASH_RE = re.compile(r"[A-Za-z0-9]{1,128}")
 _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]} | {
     0x08: "\\b",
     0x09: "\\t",
@@ -61,6 +63,7 @@ def _check(kind: str, value: str, pattern: re.Pattern[str]) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # called several times per event with a handful of customers
 def graph_iri(customer_id: str) -> str:
     """``urn:tai:{customer_id}``: the named graph holding everything of a customer."""
     return "urn:tai:" + _check("customer id", customer_id, _CUSTOMER_RE)
@@ -93,7 +96,14 @@ def iri(value: str) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    if _CONTROL.search(text) is None:
+        # only quotes and backslashes (a canonical receipt is full of quotes): two C-level replaces
+        # give what ``translate`` gives, many times faster; backslashes first, so the backslashes
+        # added before quotes are not doubled
+        return text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.translate(_ESCAPES)
 
 
 def lit_string(text: str) -> str:

@@ -156,10 +156,14 @@ def apply_events(
     """
     cells: dict[str, Observation] = {}
     before: dict[str, Observation | None] = {}
+    iris: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}  # many events share a cell
     for event, etype in events:
         day = event.timestamp.date().isoformat()
         dims = _dims(event, etype)
-        iri = cell_iri(customer_id, etype, day, dims)
+        key = (etype.name, day, dims)
+        iri = iris.get(key)
+        if iri is None:
+            iri = iris[key] = cell_iri(customer_id, etype, day, dims)
         cell = cells.get(iri)
         if cell is None:
             old = current(iri, etype, day, dims)

@@ -387,7 +387,13 @@ def test_to_python() -> None:
     assert to_python(None) is None
 
 
-def test_result_provenance_value_and_alerts(registry: QueryRegistry) -> None:
+def test_result_provenance_value_and_alerts(registry: QueryRegistry, tmp_path: Path) -> None:
+    # the shipped query has no alert (a count threshold depends on the period length); a user's
+    # copy with one shows that alerts are checked per row
+    shipped = registry.get("errors_by_type")
+    text = shipped.text.replace("# frequency:", "# alert: value > 25\n# frequency:", 1)
+    (tmp_path / "errors_by_type.rq").write_text(text)
+    registry = QueryRegistry.load([tmp_path])
     engine = DirectEngine()
     engine.create_tenant("acme")
     base = {"timestamp": "2026-01-06T10:00:00Z", "transaction_type": "order_error"}
@@ -401,6 +407,7 @@ def test_result_provenance_value_and_alerts(registry: QueryRegistry) -> None:
     query = registry.get("errors_by_type")
     result = run(engine.store, engine.scope("acme"), bind(query, {}, PERIOD))
     assert result.name == "errors_by_type" and result.text_sha256 == query.text_sha256
+    assert shipped.alert is None
     assert result.parameters == {"from": "2026-01-05T06:00:00Z", "to": "2026-01-08T12:30:00Z"}
     assert result.columns == ["error_type", "value", "cost"]
     assert result.rows == [

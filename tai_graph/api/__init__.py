@@ -7,6 +7,8 @@ problems in :mod:`tai_graph.api.problems` and nowhere else. Routers:
 * :mod:`~tai_graph.api.routes_events`  ``/v1/events``, ``/v1/events/{id}``, ``/v1/imports``
 * :mod:`~tai_graph.api.routes_ledger`  ``/v1/receipts/…``, ``/v1/audit-trail``, ``/v1/ledger/checkpoint``
 * :mod:`~tai_graph.api.routes_sparql`  ``/v1/sparql``
+* :mod:`~tai_graph.api.routes_metrics` ``/v1/queries``, ``/v1/kpis``, ``/v1/alerts``, ``/v1/engagement``,
+  ``/v1/baselines``, ``/v1/value``, ``/v1/reconciliation``, ``/v1/reports/…``
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tai_graph import __version__
-from tai_graph.api import problems, routes_events, routes_ledger, routes_sparql, routes_system
+from tai_graph.api import (
+    problems,
+    routes_events,
+    routes_ledger,
+    routes_metrics,
+    routes_sparql,
+    routes_system,
+)
 from tai_graph.api.metrics import Metrics, MetricsMiddleware
 from tai_graph.engine import Engine
 
@@ -31,7 +40,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.metrics = metrics = Metrics()
     problems.install(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (routes_system, routes_events, routes_ledger, routes_sparql):
+    for module in (routes_system, routes_events, routes_ledger, routes_sparql, routes_metrics):
         app.include_router(module.router)
     return app
 

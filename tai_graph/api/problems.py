@@ -161,7 +161,7 @@ def _errors_of(exc: errors.TaiGraphError) -> list[dict[str, Any]]:
         default_field = "query" if isinstance(exc, errors.InvalidQuery) else "request"
         return [
             error_entry(
-                field=str(details.get("field", default_field)),
+                field=str(details.get("field", details.get("parameter", default_field))),
                 rule=str(details.get("rule", "")),
                 value=_jsonable(details.get("value")),
                 message=exc.message,

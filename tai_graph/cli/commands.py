@@ -29,17 +29,36 @@ def serve(
     admin_key: Annotated[
         str | None, typer.Option(envvar="TAI_ADMIN_KEY", help="Admin key for POST /v1/tenants.")
     ] = None,
+    store_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TAI_STORE_URL",
+            help="SPARQL 1.1 query endpoint of a remote store (Oxigraph server: http://HOST:7878/query); "
+            "default: the embedded store in the data dir.",
+        ),
+    ] = None,
+    store_update_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TAI_STORE_UPDATE_URL",
+            help="Its update endpoint (default: the query URL with /query replaced by /update).",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP API.
 
     Example: tai-graph serve --host 127.0.0.1 --port 8000 --data-dir ./tai-data
+
+    Example (remote store): tai-graph serve --data-dir ./tai-data --store-url http://127.0.0.1:7878/query
     """
     import uvicorn
 
     from tai_graph.api import create_app
     from tai_graph.engine import Engine
 
-    engine = Engine(settings(data_dir, admin_key=admin_key))
+    engine = Engine(
+        settings(data_dir, admin_key=admin_key, store_url=store_url, store_update_url=store_update_url)
+    )
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from tai_graph.errors import InvalidQuery
+from tai_graph.errors import InvalidQuery, Unavailable
 from tai_graph.store.base import QueryScope, Row, Term
 
 
@@ -21,7 +21,15 @@ class OxigraphStore:
     def __init__(self, path: Path | None = None) -> None:
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
-        self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        try:
+            self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise Unavailable(
+                    f"the store in {path} is open in another process (a running `tai-graph serve`?); "
+                    "one process writes a store: stop it, or use its HTTP API"
+                ) from exc
+            raise
         self.path = path
 
     @property
