@@ -20,7 +20,7 @@ from tai_graph.intake import BadRecord
 from tai_graph.ledger import GENESIS_HASH, ServiceKey, build_receipt, receipt_from_parts, receipt_hash
 from tai_graph.model import JSON, Event, EventOutcome, IngestResult, SignedReceipt
 from tai_graph.schema import EventType, TypeRegistry
-from tai_graph.store.base import GraphStore
+from tai_graph.store.base import GraphStore, term_value
 from tai_graph.validation import Validator
 
 T = mapping.TAI
@@ -108,31 +108,27 @@ class Ingestor:
         if head is None:
             head = LedgerHead(0, GENESIS_HASH, None)
             for q in self.store.subject_quads(ledger_iri(customer_id), mapping.graph_iri(customer_id)):
-                if q.predicate.value == P_HEAD_SEQUENCE:
-                    head.sequence = int(q.object.value)
-                elif q.predicate.value == P_HEAD_HASH:
-                    head.hash = q.object.value
-                elif q.predicate.value == P_HEAD_TIME:
-                    head.timestamp = datetime.fromisoformat(q.object.value.replace("Z", "+00:00"))
+                predicate, value = q.predicate.value, term_value(q.object)
+                if predicate == P_HEAD_SEQUENCE:
+                    head.sequence = int(value)
+                elif predicate == P_HEAD_HASH:
+                    head.hash = value
+                elif predicate == P_HEAD_TIME:
+                    head.timestamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
             self._heads[customer_id] = head
         return head
 
     def stored_receipt(self, customer_id: str, event_id: str) -> SignedReceipt | None:
         """The receipt of a stored event, straight from the graph."""
         graph = mapping.graph_iri(customer_id)
-        receipt_node = None
-        for q in self.store.subject_quads(mapping.event_iri(customer_id, event_id), graph):
-            if q.predicate.value == P_RECEIPT:
-                receipt_node = q.object.value
-                break
-        if receipt_node is None:
-            return None
-        return self.receipt_at(customer_id, receipt_node)
+        iri = mapping.event_iri(customer_id, event_id)
+        receipt_node = self.store.object_values([iri], P_RECEIPT, graph).get(iri)
+        return None if receipt_node is None else self.receipt_at(customer_id, receipt_node)
 
     def receipt_at(self, customer_id: str, receipt_node: str) -> SignedReceipt | None:
         fields: dict[str, str] = {}
         for q in self.store.subject_quads(receipt_node, mapping.graph_iri(customer_id)):
-            fields[q.predicate.value] = q.object.value
+            fields[q.predicate.value] = term_value(q.object)
         if P_CANONICAL not in fields:
             return None
         return receipt_from_parts(
@@ -149,18 +145,18 @@ class Ingestor:
         if not quads:
             return None
         cell = rollups.Observation(
-            iri, etype.name, etype.class_iri, day, dims, integer_sums=rollups._integer_sums(etype)
+            iri, etype.name, etype.class_iri, day, dims, integer_sums=rollups.integer_sums(etype)
         )
-        measure_preds = {s.measure_predicate for s in etype.fields.values() if s.rollup == "measure"}
+        measure_preds = {s.measure_predicate for s in etype.fields.values() if s.measure_predicate}
         measure_preds |= {d.predicate for d in etype.derived}
         for q in quads:
-            p = q.predicate.value
+            p, value = q.predicate.value, term_value(q.object)
             if p == T + "count":
-                cell.count = int(q.object.value)
+                cell.count = int(value)
             elif p == T + "receiptCount":
-                cell.receipt_count = int(q.object.value)
+                cell.receipt_count = int(value)
             elif p in measure_preds:
-                cell.sums[p] = Decimal(q.object.value)
+                cell.sums[p] = Decimal(value)
         return cell
 
     # -- the write path -------------------------------------------------------------------
@@ -202,6 +198,9 @@ class Ingestor:
         started = perf_counter() if timer is not None else 0.0
         first_in_batch: dict[str, tuple[int, Event]] = {}
         fresh: list[tuple[int, Event]] = []
+        graph = mapping.graph_iri(customer_id)
+        iris = {e.event_id: mapping.event_iri(customer_id, e.event_id) for _, e in valid}
+        receipt_nodes = self.store.object_values(list(dict.fromkeys(iris.values())), P_RECEIPT, graph)
         for index, event in valid:
             outcome = outcomes[index]
             if event.event_id in first_in_batch:
@@ -214,7 +213,8 @@ class Ingestor:
                     outcome.message = f"event_id also used by item {first_index} with other content"
                 continue
             first_in_batch[event.event_id] = (index, event)
-            existing = self.stored_receipt(customer_id, event.event_id)
+            node = receipt_nodes.get(iris[event.event_id])
+            existing = self.receipt_at(customer_id, node) if node is not None else None
             if existing is None:
                 fresh.append((index, event))
             elif _receipt_content(existing.body) == _content(event):
@@ -274,6 +274,7 @@ class Ingestor:
         typed: list[tuple[Event, EventType]] = []
         for (_, event), (_, receipt) in zip(fresh, receipts, strict=True):
             etype = self.registry.get(event.transaction_type)
+            assert etype is not None, "the validator only accepts known types"
             typed.append((event, etype))
             insert += mapping.event_triples(event, etype)
             insert += _receipt_triples(customer_id, event, receipt)
@@ -294,7 +295,15 @@ class Ingestor:
         update = " ;\n".join(parts)
         if timer is not None:
             started = _lap(timer, "sparql_text", started)
-        self.store.update(update)
+        try:
+            self.store.update(update)
+        except BaseException:
+            # the outcome may be unknown (a remote store that timed out): forget what we cached, so
+            # the next batch reads the chain head and rollup cells back from the store
+            self._heads.pop(customer_id, None)
+            for iri in change.cells:
+                self._cells.pop(iri, None)
+            raise
         if timer is not None:
             started = _lap(timer, "store_update", started)
         if self.flush:

@@ -109,26 +109,23 @@ def cell_iri(customer_id: str, etype: EventType, day: str, dims: tuple[tuple[str
 def _contribution(event: Event, etype: EventType) -> dict[str, Decimal]:
     sums: dict[str, Decimal] = {}
     for spec in etype.fields.values():
-        if spec.rollup == "measure":
+        if spec.measure_predicate is not None:
             value = event.data.get(spec.name)
             sums[spec.measure_predicate] = Decimal(str(value)) if value is not None else Decimal(0)
     for derived in etype.derived:
-        a, b = (event.data.get(name) for name in derived.operands)
-        if a is None or b is None:
-            contribution = Decimal(0)
-        elif derived.operator == "EqualCount":
-            contribution = Decimal(1) if Decimal(str(a)) == Decimal(str(b)) else Decimal(0)
-        else:  # AbsDifference
-            contribution = abs(Decimal(str(a)) - Decimal(str(b)))
-        sums[derived.predicate] = contribution
+        amount = derived.compute(event.data)
+        sums[derived.predicate] = Decimal(amount) if amount is not None else Decimal(0)
     return sums
 
 
-def _integer_sums(etype: EventType) -> frozenset[str]:
+def integer_sums(etype: EventType) -> frozenset[str]:
+    """The measure predicates of ``etype`` whose sums are integers (written as ``xsd:integer``)."""
     preds = {
-        s.measure_predicate for s in etype.fields.values() if s.rollup == "measure" and s.kind == "integer"
+        s.measure_predicate
+        for s in etype.fields.values()
+        if s.measure_predicate is not None and s.kind == "integer"
     }
-    preds |= {d.predicate for d in etype.derived if d.operator == "EqualCount"}
+    preds |= {d.predicate for d in etype.derived if d.kind == "integer"}
     return frozenset(preds)
 
 
@@ -172,7 +169,7 @@ def apply_events(
                 old.copy()
                 if old is not None
                 else Observation(
-                    iri, etype.name, etype.class_iri, day, dims, integer_sums=_integer_sums(etype)
+                    iri, etype.name, etype.class_iri, day, dims, integer_sums=integer_sums(etype)
                 )
             )
             cells[iri] = cell

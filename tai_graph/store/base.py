@@ -6,7 +6,7 @@ them, so the core never depends on which store it runs on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -15,6 +15,11 @@ import pyoxigraph as ox
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
 ResultKind = Literal["select", "ask", "graph"]
+
+
+def term_value(term: ox.NamedNode | ox.Literal | ox.BlankNode | ox.Triple | ox.DefaultGraph) -> str:
+    """The lexical value of a term (IRI text, literal text); a quoted triple's N-Triples form."""
+    return str(term) if isinstance(term, (ox.Triple, ox.DefaultGraph)) else term.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,14 @@ class GraphStore(Protocol):
 
     def subject_quads(self, subject: str, graph: str) -> Iterator[ox.Quad]:
         """All quads about ``subject`` in ``graph`` (an index lookup)."""
+        ...
+
+    def object_values(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, str]:
+        """For each subject that has ``predicate`` in ``graph``, the value of one such object.
+
+        One call for a whole batch (one request on a remote store), so the write path can check
+        thousands of event ids at once.
+        """
         ...
 
     def flush(self) -> None:

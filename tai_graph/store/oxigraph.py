@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from tai_graph.errors import InvalidQuery, Unavailable
-from tai_graph.store.base import QueryScope, Row, Term
+from tai_graph.store.base import QueryScope, Row, Term, term_value
 
 
 class OxigraphStore:
@@ -75,6 +75,15 @@ class OxigraphStore:
 
     def subject_quads(self, subject: str, graph: str) -> Iterator[ox.Quad]:
         return iter(self._store.quads_for_pattern(ox.NamedNode(subject), None, None, ox.NamedNode(graph)))
+
+    def object_values(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, str]:
+        p, g = ox.NamedNode(predicate), ox.NamedNode(graph)
+        out: dict[str, str] = {}
+        for subject in subjects:
+            for q in self._store.quads_for_pattern(ox.NamedNode(subject), p, None, g):
+                out[subject] = term_value(q.object)
+                break
+        return out
 
     def flush(self) -> None:
         if self.path is not None:

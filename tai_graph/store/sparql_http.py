@@ -21,14 +21,14 @@ Results are read whole (at most ``max_response_bytes``) before they are handed o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NoReturn
 
 import httpx
 import pyoxigraph as ox
 
 from tai_graph.errors import InvalidInput, InvalidQuery, TaiGraphError, TooLarge, Unavailable
-from tai_graph.store.base import QueryScope, Row, Term
+from tai_graph.store.base import QueryScope, Row, Term, term_value
 
 __all__ = ["EMPTY_SCOPE_GRAPH", "SparqlHttpStore"]
 
@@ -161,6 +161,20 @@ class SparqlHttpStore:
         s, g = _iri(subject, "subject"), _iri(graph, "graph")
         rows = self.select(f"SELECT ?p ?o WHERE {{ GRAPH {g} {{ {s} ?p ?o }} }}", QueryScope((g.value,)))
         return iter([ox.Quad(s, p, row["o"], g) for row in rows if isinstance(p := row["p"], ox.NamedNode)])
+
+    def object_values(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, str]:
+        """One ``SELECT … VALUES`` per 500 subjects; every IRI is checked first."""
+        p, g = _iri(predicate, "predicate"), _iri(graph, "graph")
+        out: dict[str, str] = {}
+        for start in range(0, len(subjects), 500):
+            chunk = " ".join(str(_iri(s, "subject")) for s in subjects[start : start + 500])
+            rows = self.select(
+                f"SELECT ?s ?o WHERE {{ VALUES ?s {{ {chunk} }} GRAPH {g} {{ ?s {p} ?o }} }}",
+                QueryScope((g.value,)),
+            )
+            for row in rows:
+                out.setdefault(term_value(row["s"]), term_value(row["o"]))
+        return out
 
     def flush(self) -> None:
         """Nothing to do: the server owns durability (a committed update is its to keep)."""
