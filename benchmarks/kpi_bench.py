@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 import pyoxigraph as ox  # noqa: E402
 
-from tai_graph.config import Settings  # noqa: E402
 from tai_graph import intake  # noqa: E402
+from tai_graph.config import Settings  # noqa: E402
 from tai_graph.demo import generate  # noqa: E402
 from tai_graph.engine import Engine  # noqa: E402
 from tai_graph.periods import parse_period  # noqa: E402
@@ -144,7 +144,9 @@ def ensure_dataset(data_dir: Path, n: int, seed: int, per_day: int, batch_size: 
         gen_s = time.perf_counter() - t0
         print(f"  generated {len(events):,} events (demo scale {scale:.3f}) in {gen_s:.1f} s")
         if held:
-            print(f"  resuming an interrupted load: {held:,} events already stored (re-sent ones are duplicates)")
+            print(
+                f"  resuming an interrupted load: {held:,} events already stored (re-sent ones are duplicates)"
+            )
         try:
             engine.tenants.get(CUSTOMER)
         except Exception:
@@ -161,7 +163,10 @@ def ensure_dataset(data_dir: Path, n: int, seed: int, per_day: int, batch_size: 
                 rejected_by_rule[rule] = rejected_by_rule.get(rule, 0) + c
             done = start + min(LOAD_CHUNK, len(events) - start)
             elapsed = time.perf_counter() - t0
-            print(f"    {done:>9,} / {len(events):,}  {done / elapsed:>8,.0f} events/s  {elapsed:>7.1f} s", flush=True)
+            print(
+                f"    {done:>9,} / {len(events):,}  {done / elapsed:>8,.0f} events/s  {elapsed:>7.1f} s",
+                flush=True,
+            )
         load_s = time.perf_counter() - t0
         engine.store.flush()
         load = {
@@ -180,7 +185,9 @@ def ensure_dataset(data_dir: Path, n: int, seed: int, per_day: int, batch_size: 
             f"(batch {batch_size}; duplicates {totals['duplicates']}, rejected {totals['rejected']})"
         )
         if totals["rejected"] or totals["conflicts"]:
-            print(f"  !!! {totals['rejected']} REJECTED / {totals['conflicts']} CONFLICTING events: {rejected_by_rule}")
+            print(
+                f"  !!! {totals['rejected']} REJECTED / {totals['conflicts']} CONFLICTING events: {rejected_by_rule}"
+            )
         del events
         gc.collect()
         manifest_path.write_text(json.dumps({"dataset": key, "complete": True, "load": load}, indent=2))
@@ -251,7 +258,9 @@ def measure_period(
     for n in raw_names:
         raw_first[n], result = timed(lambda n=n: run(store, scope, bind(raw.get(n), {}, period)))
         if result.columns != table.get(n).columns or _rows(result) != named_rows[n]:
-            mismatches.append({"kpi": n, "named": table.get(n).to_dict()["rows"], "raw": result.to_dict()["rows"]})
+            mismatches.append(
+                {"kpi": n, "named": table.get(n).to_dict()["rows"], "raw": result.to_dict()["rows"]}
+            )
     raw_totals: list[float] = []
     raw_per: dict[str, list[float]] = {n: [] for n in raw_names}
     for _ in range(raw_reps):
@@ -279,14 +288,16 @@ def store_facts(engine: Engine) -> dict[str, Any]:
     cells = {
         str(r["t"].value).rsplit("#", 1)[-1]: int(r["n"].value)
         for r in engine.store.select(
-            prefix + "SELECT ?t (COUNT(?r) AS ?n) WHERE { ?r a tai:DailyRollup ; tai:eventType ?t } GROUP BY ?t",
+            prefix
+            + "SELECT ?t (COUNT(?r) AS ?n) WHERE { ?r a tai:DailyRollup ; tai:eventType ?t } GROUP BY ?t",
             scope,
         )
     }
     edge_days = {}
     for day in ("2026-03-03", "2026-04-03"):
         rows = engine.store.select(
-            prefix + f'SELECT (COUNT(?e) AS ?n) WHERE {{ ?e tai:day "{day}"^^xsd:date ; tai:eventId ?id }}', scope
+            prefix + f'SELECT (COUNT(?e) AS ?n) WHERE {{ ?e tai:day "{day}"^^xsd:date ; tai:eventId ?id }}',
+            scope,
         )
         edge_days[day] = int(rows[0]["n"].value)
     return {
@@ -335,7 +346,8 @@ def print_size(n: int, result: dict[str, Any]) -> None:
         print(f"  {'ALL KPIs (total)':<24}{_fmt(t)}  {_fmt(rt)}  {ratio:>9}")
         verdict = "meets" if t["p95"] <= TARGET_MS else "MISSES"
         print(
-            f"  first run: named {named['first_ms']:.1f} ms" + (f", raw {raw['first_ms']:.1f} ms" if raw else "")
+            f"  first run: named {named['first_ms']:.1f} ms"
+            + (f", raw {raw['first_ms']:.1f} ms" if raw else "")
             + f"; target all KPIs <= {TARGET_MS:.0f} ms: {verdict} (p95 {t['p95']:.1f} ms)"
         )
         if raw:
@@ -377,11 +389,16 @@ def print_flat(results: dict[int, dict[str, Any]]) -> dict[str, Any]:
 def _git() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         dirty = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except Exception:
@@ -402,13 +419,17 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=20, help="timed runs of the named KPIs (default 20)")
     parser.add_argument(
-        "--raw-reps", type=int, default=None,
+        "--raw-reps",
+        type=int,
+        default=None,
         help="timed runs of the raw queries (default: 20 up to 50k events, 10 at 100k, 3 at 1M)",
     )
     parser.add_argument("--no-raw", action="store_true", help="skip the raw reference queries")
     parser.add_argument("--batch-size", type=int, default=5000, help="events per ingest batch when loading")
     parser.add_argument(
-        "--per-day", type=int, default=3000,
+        "--per-day",
+        type=int,
+        default=3000,
         help="events per day: history length = max(34 days, N / per-day) (default 3000)",
     )
     parser.add_argument("--seed", type=int, default=7)

@@ -28,7 +28,6 @@ from tai_graph.value import (
     Engagement,
     PeriodFigures,
     ValueReport,
-    check_alerts,
     compute_value,
     decimal_text,
     reconcile,
@@ -244,4 +243,4 @@ class Metrics:
         return [d.to_dict() for d in reconcile(engine_values, manual_values, tolerance)]
 
 
-__all__ = ["FIGURE_SOURCES", "KpiTable", "Metrics", "check_alerts"]
+__all__ = ["FIGURE_SOURCES", "KpiTable", "Metrics"]

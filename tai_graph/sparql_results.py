@@ -25,6 +25,7 @@ from typing import Any, Literal, cast
 import pyoxigraph as ox
 
 from tai_graph.errors import NotAcceptable
+from tai_graph.mediatypes import parse_accept, quality
 
 __all__ = [
     "GRAPH_FORMATS",
@@ -128,12 +129,12 @@ def negotiate(form: QueryForm, accept: str | None, format_param: str | None) -> 
         raise _not_acceptable(form, offered, f"format={format_param!r}")
     if accept is None or not accept.strip():
         return offered[0]
-    ranges = _parse_accept(accept)
+    ranges = parse_accept(accept)
     best: tuple[float, int, int] | None = None
     chosen = offered[0]
     for rank, fmt in enumerate(offered):
         for media_type in (fmt.media_type, *fmt.aliases):
-            q, specificity = _quality(media_type, ranges)
+            q, specificity = quality(media_type, ranges)
             if media_type != fmt.media_type and specificity < 2:
                 continue  # aliases count when named, not through wildcards
             key = (q, specificity, -rank)
@@ -143,40 +144,6 @@ def negotiate(form: QueryForm, accept: str | None, format_param: str | None) -> 
     if best is None:
         raise _not_acceptable(form, offered, f"Accept: {accept}")
     return chosen
-
-
-def _parse_accept(header: str) -> list[tuple[str, str, float]]:
-    ranges = []
-    for item in header.split(","):
-        media_range, *params = (part.strip() for part in item.split(";"))
-        kind, slash, sub = media_range.lower().partition("/")
-        if not slash or not kind or not sub:
-            continue
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = -1.0
-        if 0.0 <= q <= 1.0:
-            ranges.append((kind, sub, q))
-    return ranges
-
-
-def _quality(media_type: str, ranges: list[tuple[str, str, float]]) -> tuple[float, int]:
-    """The q-value the most specific matching range gives, and that range's specificity
-    (2 exact, 1 ``type/*``, 0 ``*/*``, -1 none)."""
-    kind, _, sub = media_type.partition("/")
-    found: tuple[float, int] = (0.0, -1)
-    for r_kind, r_sub, q in ranges:
-        matches = ((kind, sub), (kind, "*"), ("*", "*"))
-        if (r_kind, r_sub) in matches:
-            specificity = 2 - matches.index((r_kind, r_sub))
-            if specificity > found[1]:
-                found = (q, specificity)
-    return found
 
 
 def _not_acceptable(form: QueryForm, offered: tuple[ResultFormat, ...], asked: str) -> NotAcceptable:

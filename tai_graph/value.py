@@ -18,25 +18,22 @@ Conventions (docs/methodology.md explains them for a finance reader):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Literal, TypeAlias, cast
+from typing import Literal, TypeAlias
 
 from tai_graph.errors import InvalidInput, InvalidSettings
 from tai_graph.periods import Period, decimal_context, month_count
 
 __all__ = [
     "METRICS",
-    "Alert",
     "AttestedFigures",
     "Difference",
     "Engagement",
     "MetricValue",
     "PeriodFigures",
-    "Threshold",
     "ValueReport",
-    "check_alerts",
     "compute_value",
     "decimal_text",
     "display_money",
@@ -56,7 +53,6 @@ METRICS = (
 )
 
 Source: TypeAlias = Literal["measured", "attested"]
-Operator: TypeAlias = Literal[">", ">=", "<", "<="]
 
 _ZERO = Decimal(0)
 _TWELVE = Decimal(12)
@@ -631,86 +627,4 @@ def reconcile(
             rel = diff / abs(m)
             if abs(rel) > tol:
                 out.append(Difference(name, e, m, diff, rel))
-    return out
-
-
-# -- alerts ----------------------------------------------------------------------------------
-
-_OPERATORS: dict[str, Callable[[Decimal, Decimal], bool]] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-}
-_THRESHOLD_RE = re.compile(r"\s*(>=|<=|>|<)\s*(\S+)\s*", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """An alert condition from query metadata: alert when ``figure <operator> value``."""
-
-    operator: Operator
-    value: Decimal
-
-    def __post_init__(self) -> None:
-        if self.operator not in _OPERATORS:
-            raise InvalidInput(
-                f"threshold operator must be one of > >= < <=, got {self.operator!r}",
-                details=_why("operator", "one of > >= < <=", self.operator),
-            )
-        if not isinstance(self.value, Decimal) or not self.value.is_finite():
-            raise InvalidInput(
-                "threshold value must be a finite Decimal", details=_why("threshold", "decimal", self.value)
-            )
-
-    @classmethod
-    def parse(cls, text: str) -> Threshold:
-        """Parse ``"> 0.02"``, ``">=5"``, …; raises :class:`InvalidInput` otherwise."""
-        m = _THRESHOLD_RE.fullmatch(text)
-        if m is None:
-            raise InvalidInput(
-                f"threshold must look like '> 0.02', got {text!r}", details=_why("threshold", "format", text)
-            )
-        return cls(cast(Operator, m[1]), _to_decimal(m[2], "threshold", InvalidInput))
-
-    def breached(self, figure: Decimal) -> bool:
-        """Whether ``figure`` meets the alert condition."""
-        return _OPERATORS[self.operator](figure, self.value)
-
-    def __str__(self) -> str:
-        return f"{self.operator} {decimal_text(self.value)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A figure that meets its threshold's alert condition."""
-
-    name: str
-    value: Decimal
-    threshold: Threshold
-
-    @property
-    def message(self) -> str:
-        return f"{self.name} = {decimal_text(self.value)} (alert when {self.threshold})"
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "value": decimal_text(self.value),
-            "operator": self.threshold.operator,
-            "threshold": decimal_text(self.threshold.value),
-            "message": self.message,
-        }
-
-
-def check_alerts(values: Mapping[str, Decimal | None], thresholds: Mapping[str, Threshold]) -> list[Alert]:
-    """The alerts raised by ``values`` (figures by name), in ``thresholds`` order.
-
-    A figure that is missing or undefined (``None``) raises no alert.
-    """
-    out: list[Alert] = []
-    for name, threshold in thresholds.items():
-        figure = values.get(name)
-        if figure is not None and threshold.breached(figure):
-            out.append(Alert(name, figure, threshold))
     return out

@@ -15,8 +15,6 @@ from tai_graph.value import (
     Difference,
     Engagement,
     PeriodFigures,
-    Threshold,
-    check_alerts,
     compute_value,
     decimal_text,
     display_money,
@@ -485,21 +483,3 @@ def test_reconcile_zero_manual_figures_and_boundaries() -> None:
     assert reconcile({"v": D(-99)}, {"v": D(-100)}, D("0.01")) == []
     with pytest.raises(InvalidInput):
         reconcile({}, {}, D("-0.1"))
-
-
-def test_alerts() -> None:
-    thresholds = {
-        "error_rate": Threshold.parse("> 0.02"),
-        "inventory_accuracy": Threshold.parse("<0.95"),
-        "sync_latency": Threshold(">=", D(1000)),
-        "compliance_violations": Threshold.parse(">= 1"),
-    }
-    values = {"error_rate": D("0.021"), "inventory_accuracy": D("0.97"), "sync_latency": D(1000)}
-    alerts = check_alerts({**values, "compliance_violations": None}, thresholds)
-    assert [(a.name, a.value) for a in alerts] == [("error_rate", D("0.021")), ("sync_latency", D(1000))]
-    assert alerts[0].message == "error_rate = 0.021 (alert when > 0.02)"
-    assert alerts[1].to_dict()["operator"] == ">="
-    with pytest.raises(InvalidInput):
-        Threshold.parse("== 3")
-    with pytest.raises(InvalidInput):
-        Threshold.parse("> lots")

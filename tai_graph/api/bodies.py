@@ -171,8 +171,8 @@ def parse_items(body: bytes, fmt: intake.BodyFormat) -> tuple[list[JSON | BadRec
     return items, single
 
 
-def parse_object(body: bytes, allowed: set[str]) -> dict[str, Any]:
-    """A small JSON object body (e.g. ``POST /v1/tenants``), with only ``allowed`` members."""
+def json_object(body: bytes) -> dict[str, Any]:
+    """A JSON object body (numbers become ``Decimal``, repeated keys refused)."""
     try:
         doc = intake.loads_strict(body) if body.strip() else None
     except (ValueError, RecursionError) as exc:
@@ -181,6 +181,12 @@ def parse_object(body: bytes, allowed: set[str]) -> dict[str, Any]:
         ) from exc
     if not isinstance(doc, dict):
         raise InvalidInput("the body must be a JSON object", details={"field": "body", "rule": "tai:json"})
+    return doc
+
+
+def parse_object(body: bytes, allowed: set[str]) -> dict[str, Any]:
+    """A small JSON object body (e.g. ``POST /v1/tenants``), with only ``allowed`` members."""
+    doc = json_object(body)
     unknown = sorted(set(doc) - allowed)
     if unknown:
         raise InvalidInput(

@@ -22,12 +22,13 @@ from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from tai_graph import intake, reports
+from tai_graph import reports
 from tai_graph.api.auth import Customer, EngineDep
-from tai_graph.api.bodies import Body, body_doc, check_params, media_type, params_of
+from tai_graph.api.bodies import Body, body_doc, check_params, json_object, media_type, params_of
 from tai_graph.api.problems import ApiJSONResponse
 from tai_graph.engine import Engine
 from tai_graph.errors import InvalidInput, NotAcceptable
+from tai_graph.mediatypes import parse_accept, quality
 from tai_graph.metrics import KpiTable
 from tai_graph.periods import parse_period
 from tai_graph.tenants import Tenant
@@ -68,37 +69,6 @@ TABLE_OFFERS = (JSON, CSV)
 REPORT_OFFERS = (MARKDOWN, HTML, CSV, PDF)
 
 
-def _accept_ranges(header: str) -> list[tuple[str, str, float]]:
-    ranges = []
-    for item in header.split(","):
-        media_range, *params = (part.strip() for part in item.split(";"))
-        kind, slash, sub = media_range.lower().partition("/")
-        if not slash or not kind or not sub:
-            continue
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = -1.0
-        if 0.0 <= q <= 1.0:
-            ranges.append((kind, sub, q))
-    return ranges
-
-
-def _quality(media: str, ranges: Iterable[tuple[str, str, float]]) -> tuple[float, int]:
-    """The q-value of the most specific range matching ``media`` and its specificity (2, 1, 0, -1)."""
-    kind, _, sub = media.partition("/")
-    found = (0.0, -1)
-    for r_kind, r_sub, q in ranges:
-        matches = ((kind, sub), (kind, "*"), ("*", "*"))
-        if (r_kind, r_sub) in matches and 2 - matches.index((r_kind, r_sub)) > found[1]:
-            found = (q, 2 - matches.index((r_kind, r_sub)))
-    return found
-
-
 def negotiate(request: Request, fmt: str | None, offers: Sequence[Offer]) -> Offer:
     """The offer ``format=`` names, else the best for ``Accept``; :class:`NotAcceptable` if none.
 
@@ -118,12 +88,12 @@ def negotiate(request: Request, fmt: str | None, offers: Sequence[Offer]) -> Off
     accept = request.headers.get("accept", "").strip()
     if not accept:
         return offers[0]
-    ranges = _accept_ranges(accept)
+    ranges = parse_accept(accept)
     best: tuple[float, int, int] | None = None
     chosen: Offer | None = None
     for rank, offer in enumerate(offers):
         for media in offer.media_types:
-            q, specificity = _quality(media, ranges)
+            q, specificity = quality(media, ranges)
             key = (q, specificity, -rank)
             if q > 0 and (best is None or key > best):
                 best, chosen = key, offer
@@ -151,15 +121,7 @@ def _json_object(request: Request, body: bytes) -> dict[str, Any]:
     mt = media_type(request)
     if mt and mt != "application/json" and not mt.endswith("+json"):
         raise HTTPException(415, f"Content-Type {mt!r} is not accepted here; send application/json")
-    try:
-        doc = intake.loads_strict(body) if body.strip() else None
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput(
-            f"the body is not valid JSON: {exc}", details={"field": "body", "rule": "tai:json"}
-        ) from exc
-    if not isinstance(doc, dict):
-        raise InvalidInput("the body must be a JSON object", details={"field": "body", "rule": "tai:json"})
-    return doc
+    return json_object(body)
 
 
 def _required(params: Mapping[str, str], name: str) -> str:

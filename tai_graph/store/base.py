@@ -12,6 +12,8 @@ from typing import Literal, Protocol
 
 import pyoxigraph as ox
 
+from tai_graph.errors import InvalidQuery
+
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
 ResultKind = Literal["select", "ask", "graph"]
@@ -20,6 +22,22 @@ ResultKind = Literal["select", "ask", "graph"]
 def term_value(term: ox.NamedNode | ox.Literal | ox.BlankNode | ox.Triple | ox.DefaultGraph) -> str:
     """The lexical value of a term (IRI text, literal text); a quoted triple's N-Triples form."""
     return str(term) if isinstance(term, (ox.Triple, ox.DefaultGraph)) else term.value
+
+
+def solution_rows(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[Row]:
+    """The rows of a SELECT result: variable name -> term, unbound variables left out."""
+    if not isinstance(result, ox.QuerySolutions):
+        raise InvalidQuery("expected a SELECT query")
+    names = [v.value for v in result.variables]
+    rows: list[Row] = []
+    for solution in result:
+        row: Row = {}
+        for name in names:
+            term = solution[name]
+            if term is not None:
+                row[name] = term
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from tai_graph.errors import InvalidQuery, Unavailable
-from tai_graph.store.base import QueryScope, Row, Term, term_value
+from tai_graph.store.base import QueryScope, Row, Term, solution_rows, term_value
 
 
 class OxigraphStore:
@@ -56,19 +56,7 @@ class OxigraphStore:
             raise InvalidQuery(f"SPARQL syntax error: {exc}") from exc
 
     def select(self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None) -> list[Row]:
-        result = self.execute(query, scope, bindings)
-        if not isinstance(result, ox.QuerySolutions):
-            raise InvalidQuery("expected a SELECT query")
-        names = [v.value for v in result.variables]
-        rows: list[Row] = []
-        for solution in result:
-            row: Row = {}
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    row[name] = term
-            rows.append(row)
-        return rows
+        return solution_rows(self.execute(query, scope, bindings))
 
     def update(self, update: str) -> None:
         self._store.update(update)

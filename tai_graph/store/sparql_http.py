@@ -28,7 +28,7 @@ import httpx
 import pyoxigraph as ox
 
 from tai_graph.errors import InvalidInput, InvalidQuery, TaiGraphError, TooLarge, Unavailable
-from tai_graph.store.base import QueryScope, Row, Term, term_value
+from tai_graph.store.base import QueryScope, Row, Term, solution_rows, term_value
 
 __all__ = ["EMPTY_SCOPE_GRAPH", "SparqlHttpStore"]
 
@@ -127,19 +127,7 @@ class SparqlHttpStore:
 
     def select(self, query: str, scope: QueryScope, bindings: Mapping[str, Term] | None = None) -> list[Row]:
         """Run a SELECT query; rows map variable names to terms (unbound variables are left out)."""
-        result = self.execute(query, scope, bindings)
-        if not isinstance(result, ox.QuerySolutions):
-            raise InvalidQuery("expected a SELECT query")
-        names = [v.value for v in result.variables]
-        rows: list[Row] = []
-        for solution in result:
-            row: Row = {}
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    row[name] = term
-            rows.append(row)
-        return rows
+        return solution_rows(self.execute(query, scope, bindings))
 
     def update(self, update: str) -> None:
         """Send ``update`` as one request, which the server applies all-or-nothing.
