@@ -18,7 +18,7 @@ Conventions (docs/methodology.md explains them for a finance reader):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Literal, TypeAlias
@@ -438,26 +438,37 @@ def compute_value(
         )
         add("operational_efficiency", "hours/month", b, c, src, (b - c) * engagement.cost_per_hour)
 
+        def per_rate(
+            name: str,
+            rate: Callable[[PeriodFigures], Decimal | None],
+            evidence: Decimal | int,
+            claim: Decimal | None,
+            what: str,
+            undefined: str,
+            worth: Callable[[Decimal, Decimal], Decimal],
+        ) -> None:
+            """A rate metric: ``worth(baseline rate, current rate)``, 0 with a note when undefined."""
+            rate_b, src = _baseline_figure(name, rate(baseline), evidence, claim, notes, what)
+            rate_c = rate(current)
+            value = _ZERO
+            if rate_b is None:
+                notes.append(f"{name}: baseline {undefined}; counted as 0")
+            elif rate_c is None:
+                notes.append(f"{name}: current {undefined}; counted as 0")
+            else:
+                value = worth(rate_b, rate_c)
+            add(name, "rate", rate_b, rate_c, src, value)
+
         # error_reduction: (baseline - current error rate) * current orders/month * cost_per_error
-        name = "error_reduction"
-        rate_b, src = _baseline_figure(
-            name,
-            _ratio(baseline.order_errors, baseline.orders),
+        per_rate(
+            "error_reduction",
+            lambda f: _ratio(f.order_errors, f.orders),
             baseline.order_errors,
             att.error_rate,
-            notes,
             "no order_error events (or no orders)",
+            "error rate undefined (no order events)",
+            lambda b, c: (b - c) * (Decimal(current.orders) / current.months) * engagement.cost_per_error,
         )
-        rate_c = _ratio(current.order_errors, current.orders)
-        value = _ZERO
-        if rate_b is None:
-            notes.append(f"{name}: baseline error rate undefined (no order events); counted as 0")
-        elif rate_c is None:
-            notes.append(f"{name}: current error rate undefined (no order events); counted as 0")
-        else:
-            orders_per_month = Decimal(current.orders) / current.months
-            value = (rate_b - rate_c) * orders_per_month * engagement.cost_per_error
-        add(name, "rate", rate_b, rate_c, src, value)
 
         # compliance_reduction: (baseline - current violations/month) * cost_per_violation
         b, c, src = per_month(
@@ -470,24 +481,15 @@ def compute_value(
         add("compliance_reduction", "violations/month", b, c, src, (b - c) * engagement.cost_per_violation)
 
         # revenue_protection: (baseline - current stockout miss rate) * current GMV/month
-        name = "revenue_protection"
-        rate_b, src = _baseline_figure(
-            name,
-            _ratio(baseline.stockout_amount, baseline.gmv),
+        per_rate(
+            "revenue_protection",
+            lambda f: _ratio(f.stockout_amount, f.gmv),
             baseline.stockout_amount,
             att.stockout_miss_rate,
-            notes,
             "no stockout order amount (or no GMV)",
+            "stockout miss rate undefined (no GMV)",
+            lambda b, c: (b - c) * (current.gmv / current.months),
         )
-        rate_c = _ratio(current.stockout_amount, current.gmv)
-        value = _ZERO
-        if rate_b is None:
-            notes.append(f"{name}: baseline stockout miss rate undefined (no GMV); counted as 0")
-        elif rate_c is None:
-            notes.append(f"{name}: current stockout miss rate undefined (no GMV); counted as 0")
-        else:
-            value = (rate_b - rate_c) * (current.gmv / current.months)
-        add(name, "rate", rate_b, rate_c, src, value)
 
         # operational_overhead: (baseline - current manual_report hours/month) * cost_per_hour
         b, c, src = per_month(
