@@ -68,19 +68,20 @@ LOAD_CHUNK = 50_000  # events per import_events call (progress line); batches in
 
 
 def history(n: int, per_day: int) -> dict[str, Any]:
-    """The demo's arguments for ``n`` events at ``per_day``: go-live 60 days before the end.
+    """The demo's arguments for ``n`` events at ``per_day``: the whole history after go-live.
 
-    The measured month is then after go-live (the demo's "current" rates) at every size, except
-    its first day or two in the shortest history.
+    The demo's volume differs before and after go-live (after it, ~1.8x the events per day at the
+    same scale), so a history with both phases would put more events in the measured month the
+    longer the history is. With go-live on the first day (one baseline day, no gap; the late
+    backfill lands on that day) the density is the same over the whole history, and a bigger N
+    only adds history before the measured month.
     """
     days = max(MIN_DAYS, math.ceil(n / per_day))
-    current = min(days - 1, 60)
-    gap = min(14, days - 1 - current)
     return {
         "baseline_start": HISTORY_END - timedelta(days=days),
-        "baseline_days": days - current - gap,
-        "gap_days": gap,
-        "current_days": current,
+        "baseline_days": 1,
+        "gap_days": 0,
+        "current_days": days - 1,
     }
 
 

@@ -73,6 +73,7 @@ def status_for(exc: errors.TaiGraphError) -> int:
 
 
 def _jsonable(value: Any) -> Any:
+    """A deep copy with only JSON types (used for the small problem documents)."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, Violation):
@@ -86,12 +87,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _json_default(value: Any) -> Any:
+    """What ``json`` cannot write itself: decimals as decimal strings, violations as objects."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Violation):
+        return value.to_dict()
+    return str(value)
+
+
 class ApiJSONResponse(JSONResponse):
     """JSON with decimals written as decimal strings (never floats)."""
 
     def render(self, content: Any) -> bytes:
         return json.dumps(
-            _jsonable(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            content, default=_json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         ).encode("utf-8")
 
 
