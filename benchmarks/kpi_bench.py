@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ from tai_graph import intake  # noqa: E402
 from tai_graph.config import Settings  # noqa: E402
 from tai_graph.demo import generate  # noqa: E402
 from tai_graph.engine import Engine  # noqa: E402
+from tai_graph.metrics import KpiTable  # noqa: E402
 from tai_graph.periods import parse_period  # noqa: E402
-from tai_graph.queries import QueryRegistry, QueryResult, bind, run  # noqa: E402
+from tai_graph.queries import NamedQuery, QueryRegistry, QueryResult, bind, run  # noqa: E402
 
 CUSTOMER = "customer_001"  # tai_graph.demo_data.CUSTOMER_ID: the events carry it
 TARGET_MS = 100.0
@@ -217,10 +219,6 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def _rows(result: QueryResult) -> list[dict[str, Any]]:
-    return result.rows
-
-
 def measure_period(
     engine: Engine, raw: QueryRegistry | None, frm: str, to: str, reps: int, raw_reps: int
 ) -> dict[str, Any]:
@@ -228,16 +226,21 @@ def measure_period(
     period = parse_period(frm, to)
     names = engine.queries.names
 
+    def all_kpis() -> KpiTable:
+        return engine.kpis(CUSTOMER, frm, to)
+
+    def one(query: NamedQuery) -> QueryResult:  # what Engine.kpis does for each query
+        return run(store, scope, bind(query, {}, period))
+
     # named KPIs: one warm-up run (kept as "first"), then `reps` runs of Engine.kpis, each
     # followed by one timed run of every query alone (per-KPI figures)
-    first_s, table = timed(lambda: engine.kpis(CUSTOMER, frm, to))
-    named_rows = {r.name: _rows(r) for r in table.results}
+    first_s, table = timed(all_kpis)
     totals: list[float] = []
     per: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(reps):
-        totals.append(timed(lambda: engine.kpis(CUSTOMER, frm, to))[0])
+        totals.append(timed(all_kpis)[0])
         for q in engine.queries:
-            per[q.name].append(timed(lambda q=q: run(store, scope, bind(q, {}, period)))[0])
+            per[q.name].append(timed(partial(one, q))[0])
     out: dict[str, Any] = {
         "from": frm,
         "to": to,
@@ -257,8 +260,8 @@ def measure_period(
     raw_first: dict[str, float] = {}
     mismatches: list[dict[str, Any]] = []
     for n in raw_names:
-        raw_first[n], result = timed(lambda n=n: run(store, scope, bind(raw.get(n), {}, period)))
-        if result.columns != table.get(n).columns or _rows(result) != named_rows[n]:
+        raw_first[n], result = timed(partial(one, raw.get(n)))
+        if result.columns != table.get(n).columns or result.rows != table.get(n).rows:
             mismatches.append(
                 {"kpi": n, "named": table.get(n).to_dict()["rows"], "raw": result.to_dict()["rows"]}
             )
@@ -267,7 +270,7 @@ def measure_period(
     for _ in range(raw_reps):
         total = 0.0
         for n in raw_names:
-            s = timed(lambda n=n: run(store, scope, bind(raw.get(n), {}, period)))[0]
+            s = timed(partial(one, raw.get(n)))[0]
             raw_per[n].append(s)
             total += s
         raw_totals.append(total)
@@ -324,6 +327,13 @@ def _fmt(s: dict[str, float] | None) -> str:
     return f"{s['p50']:>9.1f} {s['p95']:>9.1f}" if s else f"{'-':>9} {'-':>9}"
 
 
+def _ratio(a: float, b: float) -> str:
+    if not b:
+        return ""
+    r = a / b
+    return f"{r:.0f}x" if r >= 10 else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
+
+
 def print_size(n: int, result: dict[str, Any]) -> None:
     f = result["store"]
     print(
@@ -335,15 +345,21 @@ def print_size(n: int, result: dict[str, Any]) -> None:
         named, raw = r["named"], r.get("raw")
         print(
             f"\n  {pname}: [{r['from']}, {r['to']})  {r['events_in_period'] or 0:,} events in the period;"
-            f" named x{named['total']['n']}" + (f", raw x{raw['total']['n']}" if raw else "")
+            f" named x{named['total']['n']}"
+            + (f", raw x{raw['total']['n']}" if raw else "")
+            + (
+                " (p95 of fewer than 20 runs = the slowest run)"
+                if min(named["total"]["n"], raw["total"]["n"] if raw else 99) < 20
+                else ""
+            )
         )
         print(f"  {'KPI':<24}{'named p50':>10}{'p95':>10}  {'raw p50':>9}{'p95':>10}  {'raw/named':>9}")
         for name, s in named["per_kpi"].items():
             rs = raw["per_kpi"].get(name) if raw else None
-            ratio = f"{rs['p50'] / s['p50']:>8.0f}x" if rs and s["p50"] else ""
+            ratio = _ratio(rs["p50"], s["p50"]) if rs else ""
             print(f"  {name:<24}{_fmt(s)}  {_fmt(rs)}  {ratio:>9}")
         t, rt = named["total"], raw["total"] if raw else None
-        ratio = f"{rt['p50'] / t['p50']:>8.0f}x" if rt and t["p50"] else ""
+        ratio = _ratio(rt["p50"], t["p50"]) if rt else ""
         print(f"  {'ALL KPIs (total)':<24}{_fmt(t)}  {_fmt(rt)}  {ratio:>9}")
         verdict = "meets" if t["p95"] <= TARGET_MS else "MISSES"
         print(
@@ -463,10 +479,27 @@ def main() -> None:
             }
         finally:
             engine.close()
-        results[n] = {"load": load, "store": facts, "loadavg": os.getloadavg(), "periods": periods}
+        results[n] = {
+            "load": load,
+            "store": facts,
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "periods": periods,
+        }
         print_size(n, results[n])
 
     flat = print_flat(results)
+    print("\nSummary: all KPIs, p50 / p95 ms (target <= 100 ms at p95), named == raw?")
+    bad = 0
+    for n, r in results.items():
+        for pname, p in r["periods"].items():
+            t = p["named"]["total"]
+            same = p.get("answers_identical")
+            bad += same is False
+            answers = "not checked" if same is None else "identical" if same else "MISMATCH"
+            verdict = "meets" if t["p95"] <= TARGET_MS else "misses"
+            print(f"  {n:>9,} {pname:<6} {t['p50']:>9.1f} / {t['p95']:>9.1f}  {verdict:<7} answers {answers}")
+    if bad:
+        print(f"!!! {bad} period(s) with named/raw ANSWER MISMATCHES: see the tables above")
     load_end = os.getloadavg()
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in load_end)} ({os.cpu_count()} CPUs)")
     doc = {

@@ -315,14 +315,15 @@ class Engine:
             raise InvalidInput(
                 "parameter 'baseline' is required", details={"parameter": "baseline", "rule": "required"}
             )
-        report, current, base = self.metrics.value(
+        outcome = self.metrics.value(
             customer_id,
             self.tenants.get(customer_id).api_secret,
             self.scope(customer_id),
             baseline_id,
             _period(from_text, to_text),
         )
-        doc = report.to_dict()
+        base = outcome.baseline
+        doc = outcome.report.to_dict()
         doc["provenance"] = {
             "baseline": {
                 figure: {
@@ -333,12 +334,12 @@ class Engine:
                 }
                 for figure, (q, c) in FIGURE_SOURCES.items()
             },
-            "current": _provenance(current),
+            "current": _provenance(outcome.current),
         }
         baseline_ref = doc["baseline"]
         assert isinstance(baseline_ref, dict)
         baseline_ref["frozen_at"] = base["frozen_at"]
-        doc["engagement"] = self.engagement(customer_id).to_dict()  # the rates the value used
+        doc["engagement"] = outcome.engagement.to_dict()  # the rates the value used
         return doc
 
     def reconcile(

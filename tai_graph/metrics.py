@@ -105,6 +105,17 @@ def _figures_from_dict(d: Mapping[str, Any], period: Period) -> PeriodFigures:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ValueOutcome:
+    """A value computation with what it was computed from: the current KPIs, the frozen baseline
+    document and the engagement settings (rates) it used."""
+
+    report: ValueReport
+    current: KpiTable
+    baseline: dict[str, Any]
+    engagement: Engagement
+
+
 class Metrics:
     """The metrics side of the engine, per customer."""
 
@@ -211,20 +222,21 @@ class Metrics:
     # -- value ----------------------------------------------------------------------------
     def value(
         self, customer_id: str, secret: str, scope: QueryScope, baseline_id: str, period: Period
-    ) -> tuple[ValueReport, KpiTable, dict[str, Any]]:
+    ) -> ValueOutcome:
         """Value realised in ``period`` against a frozen baseline (SPEC §3)."""
         base = self.baseline(customer_id, baseline_id, secret)
         base_period = parse_period(base["period"]["from"], base["period"]["to"])
         baseline_figures = _figures_from_dict(base["figures"], base_period)
         current = self.kpis(scope, period)
+        engagement = self.engagement(customer_id)
         report = compute_value(
             baseline_figures,
             current.figures(),
-            self.engagement(customer_id),
+            engagement,
             AttestedFigures.from_dict(base.get("attested") or {}),
             baseline_id=baseline_id,
         )
-        return report, current, base
+        return ValueOutcome(report, current, base, engagement)
 
     def reconcile(
         self, table: KpiTable, manual: Mapping[str, Any], tolerance: Decimal
@@ -243,4 +255,4 @@ class Metrics:
         return [d.to_dict() for d in reconcile(engine_values, manual_values, tolerance)]
 
 
-__all__ = ["FIGURE_SOURCES", "KpiTable", "Metrics"]
+__all__ = ["FIGURE_SOURCES", "KpiTable", "Metrics", "ValueOutcome"]
