@@ -28,7 +28,7 @@ from tai_graph.ledger import (
     verify_receipts,
 )
 from tai_graph.metrics import FIGURE_SOURCES, KpiTable, Metrics
-from tai_graph.model import JSON, IngestResult, SignedReceipt
+from tai_graph.model import JSON, IngestResult, SignedReceipt, format_utc
 from tai_graph.periods import Period, parse_period
 from tai_graph.queries import QueryRegistry, QueryResult
 from tai_graph.schema import TypeRegistry
@@ -179,7 +179,7 @@ class Engine:
             "receipt": {
                 "sequence": body["sequence"],
                 "verification_timestamp": body["verification_timestamp"],
-                "retained_until": _text(
+                "retained_until": format_utc(
                     retention_until(_ts(str(body["verification_timestamp"])), self.settings.retention_years)
                 ),
             },
@@ -232,17 +232,15 @@ class Engine:
         )
 
     def _first_at_or_after(self, customer_id: str, when: datetime) -> int:
+        """The first sequence receipted at or after ``when`` (verification timestamps never go
+        backwards along the chain, so a binary search finds it in ~log2(n) lookups)."""
+
+        def stamp(sequence: int) -> datetime:
+            r = self.receipt_by_sequence(customer_id, sequence)
+            return _ts(str(r.body["verification_timestamp"])) if r else datetime.max.replace(tzinfo=UTC)
+
         head = self.ingestor.head(customer_id).sequence
-
-        class _Seq:
-            def __len__(self) -> int:
-                return head
-
-            def __getitem__(inner, i: int) -> datetime:
-                r = self.receipt_by_sequence(customer_id, i + 1)
-                return _ts(str(r.body["verification_timestamp"])) if r else datetime.max.replace(tzinfo=UTC)
-
-        return bisect.bisect_left(_Seq(), when) + 1
+        return bisect.bisect_left(range(1, head + 1), when, key=stamp) + 1
 
     def checkpoint(self, customer_id: str) -> dict[str, JSON]:
         head = self.ingestor.head(customer_id)
@@ -365,9 +363,3 @@ class Engine:
 
 def _ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _text(ts: datetime) -> str:
-    from tai_graph.model import format_utc
-
-    return format_utc(ts)
