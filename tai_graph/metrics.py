@@ -78,33 +78,6 @@ class KpiTable:
         }
 
 
-def _figures_dict(f: PeriodFigures) -> dict[str, str | int]:
-    return {
-        "months": decimal_text(f.months),
-        "manual_hours": decimal_text(f.manual_hours),
-        "manual_report_hours": decimal_text(f.manual_report_hours),
-        "orders": f.orders,
-        "order_errors": f.order_errors,
-        "violations": f.violations,
-        "gmv": decimal_text(f.gmv),
-        "stockout_amount": decimal_text(f.stockout_amount),
-    }
-
-
-def _figures_from_dict(d: Mapping[str, Any], period: Period) -> PeriodFigures:
-    return PeriodFigures(
-        months=Decimal(d["months"]),
-        manual_hours=Decimal(d["manual_hours"]),
-        manual_report_hours=Decimal(d["manual_report_hours"]),
-        orders=int(d["orders"]),
-        order_errors=int(d["order_errors"]),
-        violations=int(d["violations"]),
-        gmv=Decimal(d["gmv"]),
-        stockout_amount=Decimal(d["stockout_amount"]),
-        period=period,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ValueOutcome:
     """A value computation with what it was computed from: the current KPIs, the frozen baseline
@@ -140,12 +113,15 @@ class Metrics:
 
     def alerts(self, scope: QueryScope, period: Period) -> list[dict[str, Any]]:
         """KPIs whose value breaches the alert threshold in their query's metadata."""
-        table = self.kpis(scope, period)
+        return self.alerts_of(self.kpis(scope, period))
+
+    def alerts_of(self, table: KpiTable) -> list[dict[str, Any]]:
+        """The KPIs of an already computed ``table`` that meet their query's alert threshold."""
         out: list[dict[str, Any]] = []
-        for q in self.queries:
-            result = table.get(q.name)
-            if q.alert is not None and result.alerts:
-                out.append({"query": q.name, "alert": str(q.alert), "rows": result.to_dict()["alerts"]})
+        for result in table.results:
+            alert = self.queries.get(result.name).alert
+            if alert is not None and result.alerts:
+                out.append({"query": result.name, "alert": str(alert), "rows": result.to_dict()["alerts"]})
         return out
 
     # -- engagement -----------------------------------------------------------------------
@@ -180,7 +156,7 @@ class Metrics:
             "customer_id": customer_id,
             "period": period.to_dict(),
             "frozen_at": format_utc(frozen_at),
-            "figures": _figures_dict(table.figures()),
+            "figures": table.figures().to_dict(),
             "attested": attested_figures.to_dict(),
             "kpis": {
                 r.name: {
@@ -226,7 +202,7 @@ class Metrics:
         """Value realised in ``period`` against a frozen baseline (SPEC §3)."""
         base = self.baseline(customer_id, baseline_id, secret)
         base_period = parse_period(base["period"]["from"], base["period"]["to"])
-        baseline_figures = _figures_from_dict(base["figures"], base_period)
+        baseline_figures = PeriodFigures.from_dict(base["figures"], base_period)
         current = self.kpis(scope, period)
         engagement = self.engagement(customer_id)
         report = compute_value(

@@ -138,9 +138,6 @@ class RollupChange:
     cells: dict[str, Observation]
 
 
-Loader = Callable[[str], Observation | None]
-
-
 def apply_events(
     customer_id: str,
     events: Iterable[tuple[Event, EventType]],

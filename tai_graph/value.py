@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from tai_graph.errors import InvalidInput, InvalidSettings
 from tai_graph.periods import Period, decimal_context, month_count
@@ -225,6 +225,34 @@ class PeriodFigures:
             violations=violations,
             gmv=gmv,
             stockout_amount=stockout_amount,
+            period=period,
+        )
+
+    def to_dict(self) -> dict[str, str | int]:
+        """JSON form (what a baseline freezes): amounts as decimal strings, counts as integers."""
+        return {
+            "months": decimal_text(self.months),
+            "manual_hours": decimal_text(self.manual_hours),
+            "manual_report_hours": decimal_text(self.manual_report_hours),
+            "orders": self.orders,
+            "order_errors": self.order_errors,
+            "violations": self.violations,
+            "gmv": decimal_text(self.gmv),
+            "stockout_amount": decimal_text(self.stockout_amount),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], period: Period | None = None) -> PeriodFigures:
+        """Rebuild figures written by :meth:`to_dict` (a frozen baseline's)."""
+        return cls(
+            months=Decimal(data["months"]),
+            manual_hours=Decimal(data["manual_hours"]),
+            manual_report_hours=Decimal(data["manual_report_hours"]),
+            orders=int(data["orders"]),
+            order_errors=int(data["order_errors"]),
+            violations=int(data["violations"]),
+            gmv=Decimal(data["gmv"]),
+            stockout_amount=Decimal(data["stockout_amount"]),
             period=period,
         )
 

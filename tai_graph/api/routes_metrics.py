@@ -26,10 +26,8 @@ from tai_graph import reports
 from tai_graph.api.auth import Customer, EngineDep
 from tai_graph.api.bodies import Body, body_doc, check_params, json_object, media_type, params_of
 from tai_graph.api.problems import ApiJSONResponse
-from tai_graph.engine import Engine
 from tai_graph.errors import InvalidInput, NotAcceptable
 from tai_graph.mediatypes import parse_accept, quality
-from tai_graph.metrics import KpiTable
 from tai_graph.periods import parse_period
 from tai_graph.tenants import Tenant
 
@@ -153,16 +151,6 @@ def _customer(tenant: Tenant) -> str:
     return tenant.customer_id
 
 
-def _alerts(engine: Engine, table: KpiTable) -> list[dict[str, Any]]:
-    """The KPIs of ``table`` that meet their alert threshold (same shape as ``GET /v1/alerts``)."""
-    out: list[dict[str, Any]] = []
-    for result in table.results:
-        alert = engine.queries.get(result.name).alert
-        if alert is not None and result.alerts:
-            out.append({"query": result.name, "alert": str(alert), "rows": result.to_dict()["alerts"]})
-    return out
-
-
 def _report(body: bytes, offer: Offer, stem: str) -> Response:
     headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{stem}.{offer.name}"'}
     return Response(body, media_type=reports.MEDIA_TYPES[offer.name], headers=headers)
@@ -223,7 +211,9 @@ def kpis(request: Request, tenant: Customer, engine: EngineDep, params: TablePar
             query = engine.queries.get(r.name)
             rows.append((r.name, query.title, query.unit, r.to_dict()["value"], r.text_sha256))
         return _csv(("name", "title", "unit", "value", "text_sha256"), rows)
-    return ApiJSONResponse({**table.to_dict(), "alerts": _alerts(engine, table)}, headers={"Vary": "Accept"})
+    return ApiJSONResponse(
+        {**table.to_dict(), "alerts": engine.metrics.alerts_of(table)}, headers={"Vary": "Accept"}
+    )
 
 
 @router.get("/v1/alerts")

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tai_graph.periods import decimal_context
+from tai_graph.value import METRICS
 
 from .support import ADMIN_KEY, LiveServer, Tenant, assert_problem, new_tenant, post_json
 
@@ -32,13 +33,6 @@ ENGAGEMENT = {
     "cost_per_violation": "5000",
     "annual_contract_value": 50000,
 }
-METRICS = (
-    "operational_efficiency",
-    "error_reduction",
-    "compliance_reduction",
-    "revenue_protection",
-    "operational_overhead",
-)
 
 
 # -- the plan's dataset ---------------------------------------------------------------------------
