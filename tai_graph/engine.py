@@ -111,8 +111,9 @@ class Engine:
             {"version": __version__, "hostname": settings.hostname, "region": settings.region},
             flush=settings.durability == "flush",
         )
-        self.queries = QueryRegistry.load(settings.query_dirs)
-        self.metrics = Metrics(self.store, self.queries, self.docs, self.key)
+        self.event_types = self.registry.names
+        self.queries = QueryRegistry.load(settings.query_dirs, event_types=self.event_types)
+        self.metrics = Metrics(self.store, self.queries, self.docs, self.key, self.event_types)
         self.sparql_service = SparqlService(
             self.store,
             timeout_s=settings.query_timeout_s,
@@ -158,6 +159,10 @@ class Engine:
         return run_import(
             items, lambda batch: self.ingest(customer_id, batch), self.registry, batch_size=batch_size
         )
+
+    def optimize_store(self) -> None:
+        """Compact the store (see :meth:`GraphStore.optimize`); worth it after a large import."""
+        self.store.optimize()
 
     def receipt(self, customer_id: str, event_id: str) -> SignedReceipt:
         receipt = self.ingestor.stored_receipt(customer_id, event_id)

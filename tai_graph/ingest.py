@@ -136,7 +136,7 @@ class Ingestor:
         )
 
     def _cell(
-        self, customer_id: str, iri: str, etype: EventType, day: str, dims: tuple[tuple[str, str], ...]
+        self, customer_id: str, iri: str, etype: EventType, bucket: str, dims: tuple[tuple[str, str], ...]
     ) -> rollups.Observation | None:
         cell = self._cells.get(iri)
         if cell is not None:
@@ -145,7 +145,7 @@ class Ingestor:
         if not quads:
             return None
         cell = rollups.Observation(
-            iri, etype.name, etype.class_iri, day, dims, integer_sums=rollups.integer_sums(etype)
+            iri, etype.name, etype.class_iri, bucket, dims, integer_sums=rollups.integer_sums(etype)
         )
         measure_preds = {s.measure_predicate for s in etype.fields.values() if s.measure_predicate}
         measure_preds |= {d.predicate for d in etype.derived}
@@ -281,7 +281,7 @@ class Ingestor:
         if timer is not None:
             started = _lap(timer, "map", started)
         change = rollups.apply_events(
-            customer_id, typed, lambda iri, et, day, dims: self._cell(customer_id, iri, et, day, dims)
+            customer_id, typed, lambda iri, et, bucket, dims: self._cell(customer_id, iri, et, bucket, dims)
         )
         if timer is not None:
             started = _lap(timer, "rollups", started)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, date
+from datetime import UTC, datetime
 
 from tai_graph.model import Event
 from tai_graph.schema import TAI, XSD, XSD_DATETIME, XSD_DECIMAL, XSD_INTEGER, EventType
@@ -25,6 +25,7 @@ __all__ = [
     "lit_typed",
     "receipt_iri",
     "rollup_iri",
+    "slice_key",
 ]
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -33,6 +34,7 @@ _CUSTOMER_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EVENT_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _HASH_RE = re.compile(r"[A-Za-z0-9]{1,128}")
+_BUCKET_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2})?", re.ASCII)
 _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -49,7 +51,7 @@ _ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]} | {
 _P_TYPE = f"<{RDF_TYPE}>"
 _P_EVENT_ID = f"<{TAI}eventId>"
 _P_TIMESTAMP = f"<{TAI}timestamp>"
-_P_DAY = f"<{TAI}day>"
+_P_HOUR_SLICE = f"<{TAI}hourSlice>"
 _DT_SUFFIX = {
     "decimal": f"^^<{XSD_DECIMAL}>",
     "integer": f"^^<{XSD_INTEGER}>",
@@ -81,11 +83,26 @@ def receipt_iri(customer_id: str, sequence: int) -> str:
     return f"{graph_iri(customer_id)}:receipt:{sequence}"
 
 
-def rollup_iri(customer_id: str, transaction_type: str, day: date | str, dims_hash: str) -> str:
-    """``urn:tai:{customer_id}:rollup:{transaction_type}:{YYYY-MM-DD}:{dims_hash}``."""
-    day_text = day.isoformat() if isinstance(day, date) else date.fromisoformat(day).isoformat()
+def rollup_iri(customer_id: str, transaction_type: str, bucket: str, dims_hash: str) -> str:
+    """``urn:tai:{customer_id}:rollup:{transaction_type}:{bucket}:{dims_hash}``.
+
+    ``bucket`` is a UTC day (``2026-03-03``, daily cells) or hour (``2026-03-03T05``, hourly cells).
+    """
+    try:
+        datetime.strptime(
+            _check("bucket", bucket, _BUCKET_RE), "%Y-%m-%dT%H" if "T" in bucket else "%Y-%m-%d"
+        )
+    except ValueError:
+        raise ValueError(f"invalid bucket {bucket!r}: not a UTC day or hour") from None
     kind = _check("transaction type", transaction_type, _TYPE_RE)
-    return f"{graph_iri(customer_id)}:rollup:{kind}:{day_text}:{_check('dims hash', dims_hash, _HASH_RE)}"
+    return f"{graph_iri(customer_id)}:rollup:{kind}:{bucket}:{_check('dims hash', dims_hash, _HASH_RE)}"
+
+
+def slice_key(transaction_type: str, bucket: str) -> str:
+    """``"order 2026-03-03"``: the index key of one event type's day or hour (``tai:slice`` on
+    rollup cells, ``tai:hourSlice`` on events). A named query reads a period's cells by looking
+    these keys up, which costs the same however long the history is."""
+    return f"{transaction_type} {bucket}"
 
 
 def iri(value: str) -> str:
@@ -120,8 +137,8 @@ def lit_typed(lexical: str, datatype: str) -> str:
 def event_triples(event: Event, etype: EventType) -> list[str]:
     """N-Triples lines (``s p o .``, no graph term) of one validated event.
 
-    ``rdf:type`` the type's class, ``tai:eventId``, ``tai:timestamp`` (UTC ``Z``), ``tai:day``
-    (its UTC date) and one triple per data field: decimals as written in ``event.data``
+    ``rdf:type`` the type's class, ``tai:eventId``, ``tai:timestamp`` (UTC ``Z``),
+    ``tai:hourSlice`` (:func:`slice_key` of its UTC hour) and one triple per data field: decimals as written in ``event.data``
     (``xsd:decimal``), integers ``xsd:integer``, strings plain literals. Receipt triples are the
     ingest's. Raises ``ValueError`` if the event does not belong to ``etype`` or has a field it
     does not declare.
@@ -140,7 +157,7 @@ def event_triples(event: Event, etype: EventType) -> list[str]:
         f"{s}{_P_TYPE} <{etype.class_iri}> .",
         f'{s}{_P_EVENT_ID} "{event.event_id}" .',
         f'{s}{_P_TIMESTAMP} "{stamp}"^^<{XSD_DATETIME}> .',
-        f'{s}{_P_DAY} "{stamp[:10]}"^^<{XSD_DATE}> .',
+        f'{s}{_P_HOUR_SLICE} "{etype.name} {stamp[:13]}" .',
     ]
     fields = etype.fields
     for name, value in event.data.items():

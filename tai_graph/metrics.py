@@ -9,7 +9,7 @@ the service key) and never changes; it is verified every time it is read.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ from tai_graph.errors import InvalidInput, LedgerError, NotFound
 from tai_graph.ledger import ServiceKey, canonical_bytes, hmac_hex, hmac_matches, verify_ed25519
 from tai_graph.model import format_utc
 from tai_graph.periods import Period, month_count, parse_period
-from tai_graph.queries import QueryRegistry, QueryResult, bind, run
+from tai_graph.queries import BoundQuery, NamedQuery, QueryRegistry, QueryResult, bind, run
 from tai_graph.store.base import GraphStore, QueryScope
 from tai_graph.value import (
     AttestedFigures,
@@ -93,23 +93,32 @@ class Metrics:
     """The metrics side of the engine, per customer."""
 
     def __init__(
-        self, store: GraphStore, queries: QueryRegistry, docs: DocumentStore, key: ServiceKey
+        self,
+        store: GraphStore,
+        queries: QueryRegistry,
+        docs: DocumentStore,
+        key: ServiceKey,
+        event_types: Sequence[str],
     ) -> None:
         self.store = store
         self.queries = queries
         self.docs = docs
         self.key = key
+        self.event_types = tuple(event_types)  # what "*" in a query's slice list stands for
 
     # -- KPIs -----------------------------------------------------------------------------
     def run_query(
         self, scope: QueryScope, name: str, period: Period, params: Mapping[str, str] | None = None
     ) -> QueryResult:
         """One named query over ``period`` with typed, safely bound parameters."""
-        return run(self.store, scope, bind(self.queries.get(name), params or {}, period))
+        return run(self.store, scope, self._bind(self.queries.get(name), params or {}, period))
 
     def kpis(self, scope: QueryScope, period: Period) -> KpiTable:
         """Every registered KPI over ``period`` with default parameters."""
-        return KpiTable(period, [run(self.store, scope, bind(q, {}, period)) for q in self.queries])
+        return KpiTable(period, [run(self.store, scope, self._bind(q, {}, period)) for q in self.queries])
+
+    def _bind(self, query: NamedQuery, params: Mapping[str, str], period: Period) -> BoundQuery:
+        return bind(query, params, period, event_types=self.event_types)
 
     def alerts(self, scope: QueryScope, period: Period) -> list[dict[str, Any]]:
         """KPIs whose value breaches the alert threshold in their query's metadata."""

@@ -1,4 +1,4 @@
-"""Periods: half-open UTC time ranges, their calendar-month count, and their day split.
+"""Periods: half-open UTC time ranges, their calendar-month count, and how they fall on rollup cells.
 
 A period is ``[start, end)``: it contains ``start`` and every instant up to, but not including,
 ``end``. Both edges are timezone-aware UTC datetimes; offsets given by a caller are converted to
@@ -27,26 +27,24 @@ from tai_graph.model import format_utc
 
 __all__ = [
     "PRECISION",
-    "SENTINEL_DAY",
-    "DaySplit",
     "Period",
+    "Slices",
     "calendar_months",
-    "day_split",
     "decimal_context",
+    "hour_bucket",
     "month_count",
     "month_fraction",
     "parse_instant",
     "parse_period",
+    "slices",
 ]
 
 #: Significant digits carried by every Decimal division in the period and value math.
 PRECISION = 28
 
-#: The date bound to ``?headDay`` / ``?tailDay`` when that edge falls on UTC midnight.
-SENTINEL_DAY = date(1, 1, 1)
-
 _ONE_MICROSECOND = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
 
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 _DATETIME_RE = re.compile(
@@ -248,43 +246,93 @@ def month_count(period: Period) -> Decimal:
     return ctx.divide(Decimal(exact.numerator), Decimal(exact.denominator))
 
 
-@dataclass(frozen=True, slots=True)
-class DaySplit:
-    """How a period falls on UTC days, as bound into named queries (see docs/design.md).
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
-    ``day_from``/``day_to``: the whole UTC days inside the period, half-open (``day_from >=
-    day_to`` when there are none). ``head_day``: the UTC day cut by ``start`` (``None`` when
-    ``start`` is midnight). ``tail_day``: the UTC day cut by ``end`` (``None`` when ``end`` is
-    midnight, or when it is the same day as ``head_day`` — a period inside one day has one cut day,
-    reported as ``head_day``). A query sums daily rollups for ``[day_from, day_to)`` and raw events
-    with ``from <= timestamp < to`` on ``head_day`` and ``tail_day``; every instant of the period
-    is then counted exactly once.
+
+def _ceil_hour(moment: datetime) -> datetime | None:
+    """The first whole hour at or after ``moment`` (``None`` past the last representable one)."""
+    floor = _floor_hour(moment)
+    if floor == moment:
+        return moment
+    try:
+        return floor + _HOUR
+    except OverflowError:
+        return None
+
+
+def _ceil_day(moment: datetime) -> date | None:
+    day = moment.date()
+    if moment == datetime(day.year, day.month, day.day, tzinfo=UTC):
+        return day
+    return None if day == date.max else day + _DAY
+
+
+@dataclass(frozen=True, slots=True)
+class Slices:
+    """How a period falls on the rollup cells: whole UTC days, whole UTC hours, cut hours.
+
+    ``day_from``/``day_to``: the whole UTC days inside the period, half-open (empty when
+    ``day_from >= day_to``), read from daily cells. ``hours``: the (at most two) half-open runs of
+    whole UTC hours inside the period but outside those days, read from hourly cells.
+    ``cut_hours``: the (at most two) UTC hours that ``start`` or ``end`` cut, read from the events
+    themselves with ``from <= timestamp < to``. Every instant of the period lies in exactly one
+    of them. A period whose edges are whole hours (any calendar month in any whole-hour UTC
+    offset) has no cut hours, so its KPIs never touch an event.
     """
 
     day_from: date
     day_to: date
-    head_day: date | None
-    tail_day: date | None
+    hours: tuple[tuple[datetime, datetime], ...]
+    cut_hours: tuple[datetime, ...]
 
-    def bindings(self) -> dict[str, date]:
-        """``dayFrom``, ``dayTo``, ``headDay``, ``tailDay``, with :data:`SENTINEL_DAY` for None."""
-        return {
-            "dayFrom": self.day_from,
-            "dayTo": self.day_to,
-            "headDay": self.head_day or SENTINEL_DAY,
-            "tailDay": self.tail_day or SENTINEL_DAY,
-        }
+    @property
+    def day_count(self) -> int:
+        return max(0, (self.day_to - self.day_from).days)
+
+    @property
+    def cell_bucket_count(self) -> int:
+        """How many cells of one dimension combination cover the period: days plus hours."""
+        return self.day_count + sum((end - first) // _HOUR for first, end in self.hours)
+
+    def days(self) -> Iterator[date]:
+        for n in range(self.day_count):
+            yield self.day_from + n * _DAY
+
+    def whole_hours(self) -> Iterator[datetime]:
+        for first, end in self.hours:
+            hour = first
+            while hour < end:
+                yield hour
+                hour += _HOUR
+
+    def cell_buckets(self) -> list[str]:
+        """The keys of the cells to read: ``2026-03-04`` per whole day, ``2026-03-03T06`` per hour."""
+        return [d.isoformat() for d in self.days()] + [hour_bucket(h) for h in self.whole_hours()]
+
+    def event_buckets(self) -> list[str]:
+        """The hour keys of the events to read one by one (the cut hours)."""
+        return [hour_bucket(h) for h in self.cut_hours]
 
 
-def _is_midnight(moment: datetime) -> bool:
-    return moment.hour == moment.minute == moment.second == moment.microsecond == 0
+def hour_bucket(moment: datetime) -> str:
+    """The hour key of a UTC instant: ``2026-03-03T05`` (the bucket ``tai:hourSlice`` uses)."""
+    return f"{moment.date().isoformat()}T{moment.hour:02d}"
 
 
-def day_split(period: Period) -> DaySplit:
-    """Split ``period`` into whole UTC days and the (at most two) partial days at its edges."""
-    start_day, end_day = period.start.date(), period.end.date()
-    head = None if _is_midnight(period.start) else start_day
-    tail = None if _is_midnight(period.end) or end_day == head else end_day
-    # Whole days start the day after a cut head day (at date.max none can follow: keep it).
-    day_from = start_day if head is None or start_day == date.max else start_day + _DAY
-    return DaySplit(day_from=day_from, day_to=end_day, head_day=head, tail_day=tail)
+def slices(period: Period) -> Slices:
+    """Split ``period`` into whole UTC days, whole UTC hours and the (at most two) cut hours."""
+    start, end = period.start, period.end
+    first_hour = _ceil_hour(start)
+    last_hour = _floor_hour(end)
+    if first_hour is None or first_hour > last_hour:  # inside one hour
+        return Slices(start.date(), start.date(), (), (_floor_hour(start),))
+    cut = tuple([_floor_hour(start)] * (start != first_hour) + [last_hour] * (end != last_hour))
+    day_from = _ceil_day(first_hour)
+    day_to = last_hour.date()
+    if day_from is None or day_from >= day_to:  # no whole day
+        return Slices(day_to, day_to, ((first_hour, last_hour),) if first_hour < last_hour else (), cut)
+    head_end = datetime(day_from.year, day_from.month, day_from.day, tzinfo=UTC)
+    tail_start = datetime(day_to.year, day_to.month, day_to.day, tzinfo=UTC)
+    hours = tuple(r for r in ((first_hour, head_end), (tail_start, last_hour)) if r[0] < r[1])
+    return Slices(day_from, day_to, hours, cut)

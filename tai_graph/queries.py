@@ -20,9 +20,10 @@ A named query is a SPARQL SELECT file whose leading comment block is its metadat
 
 :meth:`QueryRegistry.load` reads the shipped folder plus any user folders and refuses a file with a
 bad header or a SPARQL error, naming the file, line and column. :func:`bind` types and validates the
-caller's parameters and the period variables (``?from ?to ?dayFrom ?dayTo ?headDay ?tailDay``, see
-``docs/design.md``) into pyoxigraph terms; :func:`run` executes the bound query and returns Python
-values plus provenance (query name, text hash, parameters as bound).
+caller's parameters and the period (``?from``, ``?to``) into pyoxigraph terms, and expands the
+period's rollup keys into ``VALUES ?slice { "order" }`` / ``VALUES ?hourSlice { "order" }``
+blocks (see ``docs/queries.md``); :func:`run` executes the bound query and returns Python values
+plus provenance (query name, text hash, parameters as bound).
 
 Binding never pastes caller text into SPARQL. Every value becomes a typed pyoxigraph term
 (``Literal`` with its datatype, ``NamedNode`` after IRI validation), and the text written into the
@@ -30,14 +31,16 @@ query is ``str(term)``, pyoxigraph's own N-Triples serialisation, which escapes 
 and newlines. It replaces the tokens ``?name``/``$name`` of the bound variables, located by a lexer
 that skips comments, strings and IRIs. Substituting every occurrence (pre-binding) rather than
 joining a ``VALUES`` row at the top keeps bound values visible inside ``UNION`` branches, ``FILTER``
-scopes and sub-selects, and lets Oxigraph use them as index keys (``?e tai:day ?headDay``).
+scopes and sub-selects, and lets Oxigraph use them as index keys. The slice keys are written
+as literal ``VALUES`` rows for the same reason: a key computed in the query (``BIND(CONCAT(…))``)
+is not an index lookup for Oxigraph, and a range ``FILTER`` on days scans the whole history.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,24 +50,30 @@ from typing import Literal, cast, get_args
 import pyoxigraph as ox
 
 from tai_graph.errors import InvalidInput, InvalidQuery, NotFound
+from tai_graph.mapping import slice_key
 from tai_graph.model import format_utc
-from tai_graph.periods import Period, day_split, parse_instant
+from tai_graph.periods import Period, parse_instant, slices
 from tai_graph.querytext import (
     SAMPLES,
     ParamType,
     Value,
     convert,
     position,
+    replace_blocks,
     substitute,
     to_python,
     tokens,
     typed,
+    values_blocks,
     variables,
 )
 from tai_graph.store.base import GraphStore, QueryScope, Term
 
 __all__ = [
+    "ALL_TYPES",
+    "MAX_SLICE_KEYS",
     "PERIOD_VARIABLES",
+    "SLICE_VARIABLES",
     "Alert",
     "BoundQuery",
     "NamedQuery",
@@ -84,9 +93,17 @@ __all__ = [
 Frequency = Literal["real-time", "hourly", "daily", "weekly", "monthly"]
 Operator = Literal[">", ">=", "<", "<="]
 
-#: Variables bound from the period for every query (``from``/``to`` are declared parameters too).
-PERIOD_VARIABLES = ("from", "to", "dayFrom", "dayTo", "headDay", "tailDay")
-_DERIVED = frozenset(PERIOD_VARIABLES[2:])
+#: Variables bound from the period for every query (declared parameters too).
+PERIOD_VARIABLES = ("from", "to")
+#: ``VALUES ?slice { "order" }`` expands to the ``tai:slice`` keys of the period's whole days and
+#: whole edge hours (rollup cells), ``VALUES ?hourSlice { … }`` to the ``tai:hourSlice`` keys of
+#: its cut hours (events); ``"*"`` stands for every event type.
+SLICE_VARIABLES = ("slice", "hourSlice")
+ALL_TYPES = "*"
+#: Most slice keys one bound query may list (types times buckets): 100k is ~273 years of days for
+#: one type, ~30 years for all nine, and parses in under a second.
+MAX_SLICE_KEYS = 100_000
+_RESERVED = frozenset(SLICE_VARIABLES)
 _KEYS = ("name", "title", "description", "unit", "value", "columns", "parameters", "frequency", "alert")
 _REQUIRED_KEYS = frozenset(_KEYS) - {"alert"}
 
@@ -353,8 +370,10 @@ def _parameters(
         name, ptype = m["name"], m["type"]
         if not _IDENT_RE.fullmatch(name):
             problems.add(path, at, 1, f"parameter name {name!r} must match [A-Za-z][A-Za-z0-9_]*")
-        elif name in _DERIVED:
-            problems.add(path, at, 1, f"{name!r} is bound from the period; it cannot be declared")
+        elif name in _RESERVED:
+            problems.add(
+                path, at, 1, f"{name!r} is reserved for the period's slice keys; it cannot be declared"
+            )
         elif any(p.name == name for p in params):
             problems.add(path, at, 1, f"parameter {name!r} declared twice")
         if ptype not in get_args(ParamType):
@@ -379,25 +398,53 @@ def _parameters(
 # -- loading --------------------------------------------------------------------------------------
 
 
+#: The period the registry binds every query with to check it (whole days, whole and cut hours).
+_SAMPLE_PERIOD = ("2026-01-01T12:30:00Z", "2026-01-03T12:30:00Z")
+
+
 def _sample_terms(params: Sequence[Parameter]) -> dict[str, Term]:
     values = {p.name: p.default if p.default is not None else SAMPLES[p.type] for p in params}
-    values["from"], values["to"] = "2026-01-01T12:00:00Z", "2026-01-03T12:00:00Z"
     terms = {p.name: convert(p.type, values[p.name], name=p.name)[0] for p in params}
-    sample = Period(
-        parse_instant(values["from"], parameter="from"), parse_instant(values["to"], parameter="to")
-    )
-    terms.update(_period_terms(sample))
+    terms.update(_period_terms(_sample_period()))
     return terms
+
+
+def _sample_period() -> Period:
+    return Period(*(parse_instant(t, parameter="from") for t in _SAMPLE_PERIOD))
 
 
 def _period_terms(period: Period) -> dict[str, Term]:
-    split = day_split(period).bindings()
-    terms: dict[str, Term] = {
-        "from": typed("dateTime", period.from_text),
-        "to": typed("dateTime", period.to_text),
-    }
-    terms.update({k: typed("date", v.isoformat()) for k, v in split.items()})
-    return terms
+    return {"from": typed("dateTime", period.from_text), "to": typed("dateTime", period.to_text)}
+
+
+def _expand_slices(text: str, period: Period, event_types: Sequence[str]) -> str:
+    """``text`` with every ``VALUES ?slice``/``?hourSlice`` block listing the period's keys."""
+    blocks = values_blocks(text, SLICE_VARIABLES)  # their form was checked when the query was loaded
+    if not blocks:
+        return text
+    split = slices(period)
+    buckets = {"slice": split.cell_bucket_count, "hourSlice": len(split.cut_hours)}
+    types: list[list[str]] = []
+    for block in blocks:
+        if ALL_TYPES in block.names and not event_types:
+            raise InvalidQuery(
+                f'VALUES ?{block.variable} {{ "{ALL_TYPES}" }} needs the engine\'s event types'
+            )
+        expanded = (list(event_types) if name == ALL_TYPES else [name] for name in block.names)
+        types.append(list(dict.fromkeys(t for names in expanded for t in names)))
+    total = sum(len(names) * buckets[b.variable] for names, b in zip(types, blocks, strict=True))
+    if total > MAX_SLICE_KEYS:
+        raise InvalidInput(
+            f"period too long for the named queries: {total:,} slice keys, at most {MAX_SLICE_KEYS:,}"
+            f" (about {MAX_SLICE_KEYS // 365:,} years of days for one event type)",
+            details={"parameter": "to", "rule": "max-slice-keys", "value": period.to_text},
+        )
+    keys = {"slice": split.cell_buckets(), "hourSlice": split.event_buckets()}
+    rows = [
+        [slice_key(t, k) for t in names for k in keys[b.variable]]
+        for names, b in zip(types, blocks, strict=True)
+    ]
+    return replace_blocks(text, blocks, rows)
 
 
 def _syntaxposition(exc: Exception) -> tuple[int | None, int | None]:
@@ -405,7 +452,9 @@ def _syntaxposition(exc: Exception) -> tuple[int | None, int | None]:
     return (int(m[1]), int(m[2])) if m else (None, None)
 
 
-def _check_sparql(text: str, path: Path, meta: Mapping[str, object], problems: _Problems) -> bool:
+def _check_sparql(
+    text: str, path: Path, meta: Mapping[str, object], problems: _Problems, event_types: Collection[str]
+) -> bool:
     """Parse the file as SPARQL, then bound with sample values; check the projection."""
     store = ox.Store()
     start = len(problems.items)
@@ -423,14 +472,36 @@ def _check_sparql(text: str, path: Path, meta: Mapping[str, object], problems: _
     for p in params:
         if p.name not in used:
             problems.add(path, 1, 1, f"parameter {p.name!r} is declared but ?{p.name} is never used")
+    try:
+        blocks = values_blocks(text, SLICE_VARIABLES)
+    except ValueError as exc:
+        problems.add(path, *position(text, exc.args[1]), exc.args[0])
+        return False
+    for name in sorted(set(SLICE_VARIABLES) & used - {b.variable for b in blocks}):
+        at = next(m.start() for m in tokens(text) if m.lastgroup == "var" and m.group()[1:] == name)
+        problems.add(
+            path, *position(text, at), f'?{name} is used but never listed: write VALUES ?{name} {{ "order" }}'
+        )
+    known = set(event_types) | {ALL_TYPES}
+    for block in blocks:
+        unknown = [n for n in block.names if event_types and n not in known]
+        if unknown:
+            problems.add(
+                path,
+                *position(text, block.start),
+                f"VALUES ?{block.variable} names unknown event type(s) {', '.join(map(repr, unknown))};"
+                f" known: {', '.join(sorted(event_types))}",
+            )
     terms = _sample_terms(params)
     try:
-        result = store.query(substitute(text, terms))
+        result = store.query(_expand_slices(substitute(text, terms), _sample_period(), ("sample",)))
     except SyntaxError:
         for m in tokens(text):
             if m.lastgroup == "var" and m.group()[1:] in terms:
                 try:
-                    store.query(substitute(text, terms, only=m.start()))
+                    store.query(
+                        _expand_slices(substitute(text, terms, only=m.start()), _sample_period(), ("sample",))
+                    )
                 except SyntaxError:
                     problems.add(
                         path,
@@ -457,7 +528,7 @@ def _check_sparql(text: str, path: Path, meta: Mapping[str, object], problems: _
     return len(problems.items) == start
 
 
-def _load_file(path: Path, problems: _Problems) -> NamedQuery | None:
+def _load_file(path: Path, problems: _Problems, event_types: Collection[str]) -> NamedQuery | None:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -465,7 +536,7 @@ def _load_file(path: Path, problems: _Problems) -> NamedQuery | None:
         problems.add(path, None, None, f"not UTF-8: {exc}")
         return None
     meta = _parse_header(text, path, problems)
-    if meta is None or not _check_sparql(text, path, meta, problems):
+    if meta is None or not _check_sparql(text, path, meta, problems, event_types):
         return None
     return NamedQuery(
         name=str(meta["name"]),
@@ -490,14 +561,15 @@ class QueryRegistry:
         self._queries: dict[str, NamedQuery] = {q.name: q for q in queries}
 
     @classmethod
-    def load(cls, dirs: Sequence[Path]) -> QueryRegistry:
+    def load(cls, dirs: Sequence[Path], *, event_types: Collection[str] = ()) -> QueryRegistry:
         """Read ``*.rq`` from each folder in order (the shipped one first, then user folders).
 
         A later folder may add queries but not redefine one. Raises :class:`InvalidQuery` listing
         every problem as ``file:line:column: message`` (``details["problems"]``): a missing folder,
         a bad header (missing or unknown key, unknown type, bad default, bad alert), a SPARQL
-        syntax error, a bound variable used where a variable is required, a projection that does
-        not match ``columns``, or the same name in two files.
+        syntax error, a bound variable used where a variable is required, a bad slice block, a
+        projection that does not match ``columns``, or the same name in two files. Given the
+        engine's ``event_types``, a slice block naming another type is refused too.
         """
         problems = _Problems()
         found: dict[str, NamedQuery] = {}
@@ -506,7 +578,7 @@ class QueryRegistry:
                 problems.add(Path(folder), None, None, "query folder not found")
                 continue
             for path in sorted(Path(folder).glob("*.rq")):
-                query = _load_file(path, problems)
+                query = _load_file(path, problems, event_types)
                 if query is None:
                     continue
                 if query.name in found:
@@ -543,13 +615,16 @@ class QueryRegistry:
 # -- binding and running --------------------------------------------------------------------------
 
 
-def bind(query: NamedQuery, params: Mapping[str, str], period: Period) -> BoundQuery:
+def bind(
+    query: NamedQuery, params: Mapping[str, str], period: Period, *, event_types: Sequence[str] = ()
+) -> BoundQuery:
     """Type and validate ``params`` for ``query`` over ``period``; build the text to run.
 
     ``params`` holds the caller's values as text; ``from``/``to`` may be included (they must then
     denote ``period``'s edges) or left out. Missing optional parameters take their default.
+    ``event_types`` (the engine's type names) is what ``"*"`` in a slice block stands for.
     Raises :class:`InvalidInput` naming the parameter and the rule: unknown parameter, missing
-    required one, or a value of the wrong type.
+    required one, a value of the wrong type, or a period with too many slice keys.
     """
     declared = {p.name for p in query.parameters}
     unknown = sorted(set(params) - declared)
@@ -579,7 +654,8 @@ def bind(query: NamedQuery, params: Mapping[str, str], period: Period) -> BoundQ
                 f"parameter {p.name!r} is required", details={"parameter": p.name, "rule": "required"}
             )
         terms[p.name], bound[p.name] = convert(p.type, text, name=p.name)
-    return BoundQuery(query, period, bound, terms, substitute(query.text, terms))
+    text = _expand_slices(substitute(query.text, terms), period, event_types)
+    return BoundQuery(query, period, bound, terms, text)
 
 
 def run(store: GraphStore, scope: QueryScope, bound: BoundQuery) -> QueryResult:

@@ -49,6 +49,10 @@ class CaseEngine(Protocol):
 
     store: GraphStore
 
+    @property
+    def event_types(self) -> Sequence[str]:
+        """The engine's event type names (what ``"*"`` in a slice list stands for)."""
+
     def create_tenant(self, customer_id: str, /) -> object: ...
 
     def ingest(self, customer_id: str, items: Sequence[Any], *, atomic: bool = False) -> IngestResult: ...
@@ -155,10 +159,10 @@ def _run_case(
     if "from" not in params or "to" not in params:
         raise InvalidInput("'parameters' must give 'from' and 'to'")
     period = parse_period(params["from"], params["to"])
-    bound = bind(query, params, period)
     customer = str(spec.get("customer_id", DEFAULT_CUSTOMER))
     engine = make_engine()
     try:
+        bound = bind(query, params, period, event_types=engine.event_types)
         engine.create_tenant(customer)
         for number, batch in enumerate(spec["batches"], start=1):
             events = [{**e, "customer_id": e.get("customer_id", customer)} for e in batch]
@@ -176,7 +180,11 @@ def _run_case(
         case.result = run(engine.store, scope, bound)
         case.failures += _compare(spec["expect"], case.result)
         if reference is not None and query.name in reference:
-            want = run(engine.store, scope, bind(reference.get(query.name), params, period))
+            want = run(
+                engine.store,
+                scope,
+                bind(reference.get(query.name), params, period, event_types=engine.event_types),
+            )
             if (want.columns, want.rows) != (case.result.columns, case.result.rows):
                 case.failures.append(
                     f"differs from the raw-events reference {want.name} ({reference.get(query.name).path}):"

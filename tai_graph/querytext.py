@@ -11,7 +11,8 @@ the parameter and the rule); :func:`to_python` turns result terms into Python va
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -28,12 +29,15 @@ __all__ = [
     "XSD",
     "ParamType",
     "Value",
+    "ValuesBlock",
     "convert",
     "position",
+    "replace_blocks",
     "substitute",
     "to_python",
     "tokens",
     "typed",
+    "values_blocks",
     "variables",
 ]
 
@@ -96,6 +100,63 @@ def substitute(text: str, terms: Mapping[str, Term], *, only: int | None = None)
             out.append(text[last : m.start()])
             out.append(str(terms[name]))
             last = m.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesBlock:
+    """``VALUES ?var { "a" "b" }`` in query text: the variable, the listed names, and the span of
+    the braces' inside (``start``/``end`` offsets), which :func:`replace_blocks` rewrites."""
+
+    variable: str
+    names: tuple[str, ...]
+    start: int
+    end: int
+
+
+def values_blocks(text: str, variables: Iterable[str]) -> list[ValuesBlock]:
+    """The one-variable ``VALUES`` blocks over any of ``variables`` whose values are plain strings.
+
+    Raises ``ValueError`` (with the offset of the problem as ``args[1]``) for a block over one of
+    ``variables`` that lists anything but plain short strings without escapes.
+    """
+    wanted = set(variables)
+    significant = [
+        m for m in _TOKEN_RE.finditer(text) if m.lastgroup != "comment" and not m.group().isspace()
+    ]
+    blocks: list[ValuesBlock] = []
+    for i, m in enumerate(significant[:-2]):
+        if m.lastgroup != "word" or m.group().upper() != "VALUES":
+            continue
+        var, brace = significant[i + 1], significant[i + 2]
+        if var.lastgroup != "var" or var.group()[1:] not in wanted or brace.group() != "{":
+            continue
+        names: list[str] = []
+        for item in significant[i + 3 :]:
+            if item.group() == "}":
+                blocks.append(ValuesBlock(var.group()[1:], tuple(names), brace.end(), item.start()))
+                break
+            lexeme = item.group()
+            if item.lastgroup != "string" or lexeme[:3] in ('"""', "'''") or "\\" in lexeme:
+                raise ValueError(
+                    f'VALUES {var.group()} lists event types as plain strings, e.g. {{ "order" }}',
+                    item.start(),
+                )
+            names.append(lexeme[1:-1])
+        else:
+            raise ValueError(f"VALUES {var.group()} is not closed", brace.start())
+    return blocks
+
+
+def replace_blocks(text: str, blocks: Sequence[ValuesBlock], rows: Sequence[Sequence[str]]) -> str:
+    """``text`` with the inside of each block replaced by its row of strings (escaped)."""
+    out: list[str] = []
+    last = 0
+    for block, values in zip(blocks, rows, strict=True):
+        out.append(text[last : block.start])
+        out.append(" " + " ".join(str(ox.Literal(v)) for v in values) + " ")
+        last = block.end
     out.append(text[last:])
     return "".join(out)
 

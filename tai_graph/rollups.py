@@ -1,9 +1,12 @@
-"""Daily Data Cube observations maintained at ingest.
+"""Daily and hourly Data Cube observations maintained at ingest.
 
-One ``qb:Observation`` per (customer, event type, UTC day, dimension values) carries the event
-count, the receipted-event count and the sum of every measure, so a KPI over a month reads a few
-hundred observations instead of every event. They live in the customer's graph, are updated in
-the same transaction as the events, and analysts can query them like any other data.
+One ``qb:Observation`` per (customer, event type, UTC day, dimension values) and one per (customer,
+event type, UTC hour, dimension values) carries the event count, the receipted-event count and the
+sum of every measure. Each cell carries its index key, ``tai:slice "order 2026-03-03"`` (or
+``"order 2026-03-03T05"`` for an hour), so a KPI over a month looks up the cells of its event type
+for the month's whole days and its edge hours, a few hundred cells however long the history is.
+They live in the customer's graph, are updated in the same transaction as the events, and
+analysts can query them like any other data.
 
 This module is pure: it turns events into new observation states and the N-Triples to delete and
 insert; the ingest path owns the store and the transaction.
@@ -14,10 +17,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 
 from tai_graph import mapping
 from tai_graph.model import Event
+from tai_graph.periods import hour_bucket
 from tai_graph.schema import EventType
 
 QB = "http://purl.org/linked-data/cube#"
@@ -33,7 +38,7 @@ class Observation:
     iri: str
     transaction_type: str
     class_iri: str
-    day: str
+    bucket: str  # a UTC day "2026-03-03" (daily cell) or hour "2026-03-03T05" (hourly cell)
     dims: tuple[tuple[str, str], ...]
     count: int = 0
     receipt_count: int = 0
@@ -45,7 +50,7 @@ class Observation:
             self.iri,
             self.transaction_type,
             self.class_iri,
-            self.day,
+            self.bucket,
             self.dims,
             self.count,
             self.receipt_count,
@@ -69,13 +74,24 @@ class Observation:
     def identity_triples(self, customer_id: str) -> list[str]:
         """The triples written once, when the cell is created."""
         s = mapping.iri(self.iri)
-        dataset = mapping.iri(f"urn:tai:{customer_id}:rollup:{self.transaction_type}")
+        hourly = "T" in self.bucket
+        dataset = f"urn:tai:{customer_id}:rollup:{self.transaction_type}" + (":hourly" if hourly else "")
+        if hourly:
+            kind, when, at = (
+                "HourlyRollup",
+                "hour",
+                mapping.lit_typed(self.bucket + ":00:00Z", XSD + "dateTime"),
+            )
+        else:
+            kind, when, at = "DailyRollup", "day", mapping.lit_typed(self.bucket, XSD + "date")
+        key = mapping.slice_key(self.transaction_type, self.bucket)
         out = [
             f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(QB + 'Observation')} .",
-            f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(T + 'DailyRollup')} .",
-            f"{s} {mapping.iri(QB + 'dataSet')} {dataset} .",
+            f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(T + kind)} .",
+            f"{s} {mapping.iri(QB + 'dataSet')} {mapping.iri(dataset)} .",
             f"{s} {mapping.iri(T + 'eventType')} {mapping.iri(self.class_iri)} .",
-            f"{s} {mapping.iri(T + 'day')} {mapping.lit_typed(self.day, XSD + 'date')} .",
+            f"{s} {mapping.iri(T + when)} {at} .",
+            f"{s} {mapping.iri(T + 'slice')} {mapping.lit_string(key)} .",
         ]
         out += [f"{s} {mapping.iri(p)} {mapping.lit_string(v)} ." for p, v in self.dims]
         return out
@@ -100,10 +116,10 @@ def _dims(event: Event, etype: EventType) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs))
 
 
-def cell_iri(customer_id: str, etype: EventType, day: str, dims: tuple[tuple[str, str], ...]) -> str:
-    """Deterministic IRI of a rollup cell."""
+def cell_iri(customer_id: str, etype: EventType, bucket: str, dims: tuple[tuple[str, str], ...]) -> str:
+    """Deterministic IRI of a rollup cell (``bucket``: a UTC day or hour)."""
     digest = hashlib.sha256("\n".join(f"{p}={v}" for p, v in dims).encode()).hexdigest()[:16]
-    return mapping.rollup_iri(customer_id, etype.name, day, digest)
+    return mapping.rollup_iri(customer_id, etype.name, bucket, digest)
 
 
 def _contribution(event: Event, etype: EventType) -> dict[str, Decimal]:
@@ -143,37 +159,39 @@ def apply_events(
     events: Iterable[tuple[Event, EventType]],
     current: Callable[[str, EventType, str, tuple[tuple[str, str], ...]], Observation | None],
 ) -> RollupChange:
-    """Fold receipted events into their cells.
+    """Fold receipted events into their daily and hourly cells.
 
-    ``current(iri, etype, day, dims)`` returns the cell's state before this batch (``None`` for a
+    ``current(iri, etype, bucket, dims)`` returns the cell's state before this batch (``None`` for a
     new cell); it is never mutated.
     """
     cells: dict[str, Observation] = {}
     before: dict[str, Observation | None] = {}
     iris: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}  # many events share a cell
     for event, etype in events:
-        day = event.timestamp.date().isoformat()
+        hour = hour_bucket(event.timestamp.astimezone(UTC))
         dims = _dims(event, etype)
-        key = (etype.name, day, dims)
-        iri = iris.get(key)
-        if iri is None:
-            iri = iris[key] = cell_iri(customer_id, etype, day, dims)
-        cell = cells.get(iri)
-        if cell is None:
-            old = current(iri, etype, day, dims)
-            before[iri] = old
-            cell = (
-                old.copy()
-                if old is not None
-                else Observation(
-                    iri, etype.name, etype.class_iri, day, dims, integer_sums=integer_sums(etype)
+        contribution = _contribution(event, etype)
+        for bucket in (hour[:10], hour):
+            key = (etype.name, bucket, dims)
+            iri = iris.get(key)
+            if iri is None:
+                iri = iris[key] = cell_iri(customer_id, etype, bucket, dims)
+            cell = cells.get(iri)
+            if cell is None:
+                old = current(iri, etype, bucket, dims)
+                before[iri] = old
+                cell = (
+                    old.copy()
+                    if old is not None
+                    else Observation(
+                        iri, etype.name, etype.class_iri, bucket, dims, integer_sums=integer_sums(etype)
+                    )
                 )
-            )
-            cells[iri] = cell
-        cell.count += 1
-        cell.receipt_count += 1
-        for pred, amount in _contribution(event, etype).items():
-            cell.sums[pred] = cell.sums.get(pred, Decimal(0)) + amount
+                cells[iri] = cell
+            cell.count += 1
+            cell.receipt_count += 1
+            for pred, amount in contribution.items():
+                cell.sums[pred] = cell.sums.get(pred, Decimal(0)) + amount
     delete: list[str] = []
     insert: list[str] = []
     for iri, cell in cells.items():

@@ -53,7 +53,13 @@ _ROLLUPS: dict[str, Rollup] = {TAI + "Dimension": "dimension", TAI + "Measure": 
 _OPERATORS: dict[str, Operator] = {TAI + "EqualCount": "EqualCount", TAI + "AbsDifference": "AbsDifference"}
 _RANGE_KEYS = ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive")
 #: Predicates an event node has besides its data fields; every type shape must ignore them.
-ENVELOPE_PREDICATES = (RDF_NS + "type", TAI + "eventId", TAI + "timestamp", TAI + "day", TAI + "receipt")
+ENVELOPE_PREDICATES = (
+    RDF_NS + "type",
+    TAI + "eventId",
+    TAI + "timestamp",
+    TAI + "hourSlice",
+    TAI + "receipt",
+)
 
 _ANNOTATIONS = {str(RDFS.label), str(RDFS.comment), SH + "name", SH + "description", SH + "order"}
 _SH_PROPERTY = "path datatype minCount maxCount in pattern flags minLength maxLength"
@@ -151,12 +157,12 @@ class EventType:
 
     @property
     def dimensions(self) -> tuple[FieldSpec, ...]:
-        """Fields daily rollups group by, in shape order."""
+        """Fields the rollup cells group by, in shape order."""
         return tuple(f for f in self.fields.values() if f.rollup == "dimension")
 
     @property
     def measures(self) -> tuple[FieldSpec, ...]:
-        """Fields daily rollups sum, in shape order."""
+        """Fields the rollup cells sum, in shape order."""
         return tuple(f for f in self.fields.values() if f.rollup == "measure")
 
 

@@ -1,6 +1,6 @@
 """Test helpers for the named queries: engines that load fixture events.
 
-``DirectEngine`` writes the triples of docs/design.md (events, receipts, daily rollups) straight
+``DirectEngine`` writes the triples of docs/design.md (events, receipts, daily and hourly rollups) straight
 into an in-memory :class:`OxigraphStore`, reading field → predicate, datatypes and rollup roles
 from ``shapes/*.ttl``. It checks the queries against the documented data model independently of the
 ingest code; :func:`engine_factories` adds the real :class:`~tai_graph.engine.Engine` when it can be
@@ -102,6 +102,10 @@ class DirectEngine:
         self._events.setdefault(customer_id, [])
         return customer_id
 
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return tuple(sorted(self.types))
+
     def scope(self, customer_id: str) -> QueryScope:
         return QueryScope((f"urn:tai:{customer_id}",))
 
@@ -127,7 +131,8 @@ class DirectEngine:
             add(e, RDF_TYPE, ox.NamedNode(spec.class_iri))
             add(e, TAI + "eventId", ox.Literal(item["event_id"]))
             add(e, TAI + "timestamp", ox.Literal(format_utc(ts), datatype=ox.NamedNode(XSD + "dateTime")))
-            add(e, TAI + "day", ox.Literal(ts.date().isoformat(), datatype=ox.NamedNode(XSD + "date")))
+            hour = ts.astimezone(UTC).strftime("%Y-%m-%dT%H")
+            add(e, TAI + "hourSlice", ox.Literal(f"{item['transaction_type']} {hour}"))
             add(e, TAI + "receipt", receipt)
             add(receipt, RDF_TYPE, ox.NamedNode(TAI + "Receipt"))
             add(receipt, TAI + "sequence", _lit(seq, XSD + "integer"))
@@ -142,7 +147,7 @@ class DirectEngine:
     def _rebuild_rollups(self, customer_id: str, graph: ox.NamedNode) -> None:
         self.store.update(
             f"DELETE {{ GRAPH <{graph.value}> {{ ?r ?p ?o }} }} WHERE {{ GRAPH <{graph.value}> "
-            f"{{ ?r a <{TAI}DailyRollup> ; ?p ?o }} }}"
+            f"{{ ?r a <{QB}Observation> ; ?p ?o }} }}"
         )
         cells: dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[str, Decimal]] = {}
         for event in self._events[customer_id]:
@@ -155,39 +160,47 @@ class DirectEngine:
                     if f.rollup == "Dimension" and n in data
                 )
             )
-            key = (event["type"], event["ts"].astimezone(UTC).date().isoformat(), dims)
-            sums = cells.setdefault(key, {})
-            sums[TAI + "count"] = sums.get(TAI + "count", Decimal(0)) + 1
-            sums[TAI + "receiptCount"] = sums.get(TAI + "receiptCount", Decimal(0)) + 1
-            for n, f in spec.fields.items():
-                if f.rollup == "Measure":
-                    pred = f.predicate + "Sum"
-                    sums[pred] = sums.get(pred, Decimal(0)) + Decimal(str(data.get(n, 0)))
-            for pred, op, a, b in spec.derived:
-                va, vb = data.get(a), data.get(b)
-                if va is None or vb is None:
-                    add = Decimal(0)
-                elif op == "EqualCount":
-                    add = Decimal(1 if Decimal(str(va)) == Decimal(str(vb)) else 0)
-                else:
-                    add = abs(Decimal(str(va)) - Decimal(str(vb)))
-                sums[pred] = sums.get(pred, Decimal(0)) + add
+            hour = event["ts"].astimezone(UTC).strftime("%Y-%m-%dT%H")
+            for bucket in (hour[:10], hour):  # a daily and an hourly cell
+                sums = cells.setdefault((event["type"], bucket, dims), {})
+                sums[TAI + "count"] = sums.get(TAI + "count", Decimal(0)) + 1
+                sums[TAI + "receiptCount"] = sums.get(TAI + "receiptCount", Decimal(0)) + 1
+                for n, f in spec.fields.items():
+                    if f.rollup == "Measure":
+                        pred = f.predicate + "Sum"
+                        sums[pred] = sums.get(pred, Decimal(0)) + Decimal(str(data.get(n, 0)))
+                for pred, op, a, b in spec.derived:
+                    va, vb = data.get(a), data.get(b)
+                    if va is None or vb is None:
+                        add = Decimal(0)
+                    elif op == "EqualCount":
+                        add = Decimal(1 if Decimal(str(va)) == Decimal(str(vb)) else 0)
+                    else:
+                        add = abs(Decimal(str(va)) - Decimal(str(vb)))
+                    sums[pred] = sums.get(pred, Decimal(0)) + add
         quads: list[ox.Quad] = []
-        for (ttype, day, dims), sums in cells.items():
+        for (ttype, bucket, dims), sums in cells.items():
             spec = self.types[ttype]
             digest = hashlib.sha256("\n".join(f"{p}={v}" for p, v in dims).encode()).hexdigest()[:16]
-            r = ox.NamedNode(f"urn:tai:{customer_id}:rollup:{ttype}:{day}:{digest}")
+            r = ox.NamedNode(f"urn:tai:{customer_id}:rollup:{ttype}:{bucket}:{digest}")
             integer_preds = {
                 f.predicate + "Sum" for f in spec.fields.values() if f.datatype == XSD + "integer"
             }
             integer_preds |= {TAI + "count", TAI + "receiptCount"}
             integer_preds |= {p for p, op, _, _ in spec.derived if op == "EqualCount"}
+            if "T" in bucket:
+                kind, dataset = "HourlyRollup", f"urn:tai:{customer_id}:rollup:{ttype}:hourly"
+                when = (TAI + "hour", ox.Literal(bucket + ":00:00Z", datatype=ox.NamedNode(XSD + "dateTime")))
+            else:
+                kind, dataset = "DailyRollup", f"urn:tai:{customer_id}:rollup:{ttype}"
+                when = (TAI + "day", ox.Literal(bucket, datatype=ox.NamedNode(XSD + "date")))
             triples: list[tuple[str, ox.NamedNode | ox.Literal]] = [
                 (RDF_TYPE, ox.NamedNode(QB + "Observation")),
-                (RDF_TYPE, ox.NamedNode(TAI + "DailyRollup")),
-                (QB + "dataSet", ox.NamedNode(f"urn:tai:{customer_id}:rollup:{ttype}")),
+                (RDF_TYPE, ox.NamedNode(TAI + kind)),
+                (QB + "dataSet", ox.NamedNode(dataset)),
                 (TAI + "eventType", ox.NamedNode(spec.class_iri)),
-                (TAI + "day", ox.Literal(day, datatype=ox.NamedNode(XSD + "date"))),
+                when,
+                (TAI + "slice", ox.Literal(f"{ttype} {bucket}")),
             ]
             triples += [(p, ox.Literal(v)) for p, v in dims]
             triples += [

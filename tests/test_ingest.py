@@ -77,25 +77,32 @@ def test_rollups_equal_the_raw_events(engine: Engine) -> None:
         )
         for i in range(40)
     ]
+    for i, e in enumerate(events):  # two hours a day
+        e["timestamp"] = e["timestamp"].replace("T10:", f"T{10 + i % 2}:")
     engine.ingest("acme", events[:25])
     engine.ingest("acme", events[25:])  # second batch updates existing cells
     scope = engine.scope("acme")
-    raw = engine.store.select(
-        f"PREFIX tai: <{T}> SELECT ?day ?status (COUNT(*) AS ?n) (SUM(?a) AS ?sum) WHERE "
-        "{ ?e a tai:Order ; tai:day ?day ; tai:status ?status ; tai:amount ?a } GROUP BY ?day ?status",
-        scope,
-    )
-    cube = engine.store.select(
-        f"PREFIX tai: <{T}> SELECT ?day ?status ?n ?sum WHERE {{ ?r a tai:DailyRollup ; tai:eventType tai:Order ; "
-        "tai:day ?day ; tai:status ?status ; tai:count ?n ; tai:amountSum ?sum }",
-        scope,
-    )
 
     def norm(rows: list[Any]) -> set[tuple[str, str, int, Decimal]]:
-        return {(r["day"].value, r["status"].value, int(r["n"].value), Decimal(r["sum"].value)) for r in rows}
+        return {(r["k"].value, r["status"].value, int(r["n"].value), Decimal(r["sum"].value)) for r in rows}
 
-    assert norm(raw) == norm(cube)
-    assert len(cube) == 6
+    for width, kind, time_pred in ((10, "DailyRollup", "day"), (13, "HourlyRollup", "hour")):
+        raw = engine.store.select(
+            f"PREFIX tai: <{T}> SELECT ?k ?status (COUNT(*) AS ?n) (SUM(?a) AS ?sum) WHERE "
+            "{ ?e a tai:Order ; tai:timestamp ?ts ; tai:status ?status ; tai:amount ?a "
+            f"BIND(CONCAT('order ', SUBSTR(STR(?ts), 1, {width})) AS ?k) }} GROUP BY ?k ?status",
+            scope,
+        )
+        cube = engine.store.select(
+            f"PREFIX tai: <{T}> SELECT ?k ?status ?n ?sum ?when WHERE {{ ?r a tai:{kind} ; "
+            f"tai:eventType tai:Order ; tai:slice ?k ; tai:{time_pred} ?when ; tai:status ?status ; "
+            "tai:count ?n ; tai:amountSum ?sum }",
+            scope,
+        )
+        assert norm(raw) == norm(cube)
+        assert len(cube) == (6 if kind == "DailyRollup" else 9)  # stockouts (even i) all fall at 10:00
+        for row in cube:  # the time dimension agrees with the key
+            assert row["k"].value[6:] == row["when"].value[:width]
 
 
 class FlakyStore:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from tai_graph.mapping import (
     lit_typed,
     receipt_iri,
     rollup_iri,
+    slice_key,
 )
 from tai_graph.model import Event
 from tai_graph.schema import TypeRegistry
@@ -63,9 +64,10 @@ def test_iris() -> None:
     assert event_iri("acme", "evt_2026:01.x-1") == "urn:tai:acme:event:evt_2026:01.x-1"
     assert receipt_iri("acme", 42) == "urn:tai:acme:receipt:42"
     assert (
-        rollup_iri("acme", "order", date(2026, 1, 19), "3f2a") == "urn:tai:acme:rollup:order:2026-01-19:3f2a"
+        rollup_iri("acme", "order", "2026-01-19T05", "3f2a") == "urn:tai:acme:rollup:order:2026-01-19T05:3f2a"
     )
     assert rollup_iri("acme", "order", "2026-01-19", "3f2a") == "urn:tai:acme:rollup:order:2026-01-19:3f2a"
+    assert slice_key("order_error", "2026-01-19T05") == "order_error 2026-01-19T05"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,8 @@ def test_iris() -> None:
         lambda: receipt_iri("acme", True),
         lambda: rollup_iri("acme", "Order", "2026-01-19", "ab"),
         lambda: rollup_iri("acme", "order", "2026-13-01", "ab"),
+        lambda: rollup_iri("acme", "order", "2026-01-19T24", "ab"),
+        lambda: rollup_iri("acme", "order", "2026-01-19T5", "ab"),
         lambda: rollup_iri("acme", "order", "2026-01-19", "a b"),
         lambda: iri("urn:x y"),
         lambda: iri("urn:x>"),
@@ -116,7 +120,7 @@ def test_event_triples_golden(registry: TypeRegistry) -> None:
         f"{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{TAI}Order> .",
         f'{s} <{TAI}eventId> "E1" .',
         f'{s} <{TAI}timestamp> "2026-01-19T10:35:22.5Z"^^<{XSD}dateTime> .',
-        f'{s} <{TAI}day> "2026-01-19"^^<{XSD}date> .',
+        f'{s} <{TAI}hourSlice> "order 2026-01-19T10" .',
         f'{s} <{TAI}orderId> "O \\"1\\"" .',
         f'{s} <{TAI}channel> "amazon" .',
         f'{s} <{TAI}amount> "19.990"^^<{XSD}decimal> .',
@@ -131,7 +135,7 @@ def test_timestamps_are_written_in_utc(registry: TypeRegistry) -> None:
     data = {"source": "a", "target": "b", "latency_ms": "1"}
     plus2 = Event("E1", datetime(2026, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=2))), "acme", "sync", data)
     lines = event_triples(plus2, sync)
-    assert f'"2025-12-31T23:00:00Z"^^<{XSD}dateTime> .' in lines[2] and '"2025-12-31"' in lines[3]
+    assert f'"2025-12-31T23:00:00Z"^^<{XSD}dateTime> .' in lines[2] and '"sync 2025-12-31T23"' in lines[3]
     with pytest.raises(ValueError, match="naive"):
         event_triples(Event("E1", datetime(2026, 1, 1), "acme", "sync", data), sync)
     with pytest.raises(ValueError, match="not a order"):

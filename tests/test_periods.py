@@ -10,14 +10,14 @@ from hypothesis import strategies as st
 
 from tai_graph.errors import InvalidPeriod
 from tai_graph.periods import (
-    SENTINEL_DAY,
-    DaySplit,
     Period,
+    Slices,
     calendar_months,
-    day_split,
+    hour_bucket,
     month_count,
     month_fraction,
     parse_period,
+    slices,
 )
 
 
@@ -179,66 +179,81 @@ def test_month_count_is_positive_and_bounded_by_days(start: datetime, minutes: i
     assert days / 31 <= month_fraction(p) <= days / 28
 
 
-# -- day split -------------------------------------------------------------------------------
+# -- slices ----------------------------------------------------------------------------------
+
+
+def h(day: int, hour: int, month: int = 1) -> datetime:
+    return utc(2026, month, day, hour)
 
 
 @pytest.mark.parametrize(
     ("from_text", "to_text", "split"),
     [
-        (
+        (  # a calendar month in UTC: whole days only
             "2026-01-01",
             "2026-02-01",
-            DaySplit(date(2026, 1, 1), date(2026, 2, 1), None, None),
+            Slices(date(2026, 1, 1), date(2026, 2, 1), (), ()),
         ),
-        (
+        (  # a calendar month at UTC-05:00: whole days and whole edge hours, no event is read
+            "2026-01-01T00:00:00-05:00",
+            "2026-02-01T00:00:00-05:00",
+            Slices(date(2026, 1, 2), date(2026, 2, 1), ((h(1, 5), h(2, 0)), (h(1, 0, 2), h(1, 5, 2))), ()),
+        ),
+        (  # cut hours at both edges
+            "2026-01-01T10:30:00Z",
+            "2026-01-05T06:15:00Z",
+            Slices(
+                date(2026, 1, 2),
+                date(2026, 1, 5),
+                ((h(1, 11), h(2, 0)), (h(5, 0), h(5, 6))),
+                (h(1, 10), h(5, 6)),
+            ),
+        ),
+        (  # inside one day: hours only
             "2026-01-01T10:00:00Z",
-            "2026-01-05T06:00:00Z",
-            DaySplit(date(2026, 1, 2), date(2026, 1, 5), date(2026, 1, 1), date(2026, 1, 5)),
-        ),
-        (
-            "2026-01-01T00:00:00-05:00",  # 05:00 UTC: the head day is cut
-            "2026-01-03",
-            DaySplit(date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 1), None),
-        ),
-        (
-            "2026-01-01T10:00:00Z",  # inside one day: one cut day, reported as head
             "2026-01-01T14:00:00Z",
-            DaySplit(date(2026, 1, 2), date(2026, 1, 1), date(2026, 1, 1), None),
+            Slices(date(2026, 1, 1), date(2026, 1, 1), ((h(1, 10), h(1, 14)),), ()),
         ),
-        (
-            "2026-01-01T10:00:00Z",  # cut head, then nothing whole
-            "2026-01-02",
-            DaySplit(date(2026, 1, 2), date(2026, 1, 2), date(2026, 1, 1), None),
+        (  # inside one hour: one cut hour
+            "2026-01-01T10:10:00Z",
+            "2026-01-01T10:20:00Z",
+            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (h(1, 10),)),
         ),
-        (
-            "2026-01-01T10:00:00Z",
-            "2026-01-02T10:00:00Z",
-            DaySplit(date(2026, 1, 2), date(2026, 1, 2), date(2026, 1, 1), date(2026, 1, 2)),
+        (  # across one hour boundary, nothing whole
+            "2026-01-01T10:30:00Z",
+            "2026-01-01T11:15:00Z",
+            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (h(1, 10), h(1, 11))),
+        ),
+        (  # a cut head hour, then whole days
+            "2026-01-01T23:30:00Z",
+            "2026-01-03",
+            Slices(date(2026, 1, 2), date(2026, 1, 3), (), (h(1, 23),)),
         ),
     ],
 )
-def test_day_split(from_text: str, to_text: str, split: DaySplit) -> None:
-    assert day_split(parse_period(from_text, to_text)) == split
+def test_slices(from_text: str, to_text: str, split: Slices) -> None:
+    assert slices(parse_period(from_text, to_text)) == split
 
 
-def test_day_split_bindings_use_the_sentinel() -> None:
-    bindings = day_split(parse_period("2026-01-01", "2026-01-03T12:00:00Z")).bindings()
-    assert bindings == {
-        "dayFrom": date(2026, 1, 1),
-        "dayTo": date(2026, 1, 3),
-        "headDay": SENTINEL_DAY,
-        "tailDay": date(2026, 1, 3),
-    }
+def test_slice_buckets_are_the_rollup_keys() -> None:
+    split = slices(parse_period("2026-01-01T22:30:00Z", "2026-01-03T01:00:00Z"))
+    assert split.cell_buckets() == ["2026-01-02", "2026-01-01T23", "2026-01-03T00"]
+    assert split.event_buckets() == ["2026-01-01T22"]
+    assert split.day_count == 1 and split.cell_bucket_count == 3
+    assert hour_bucket(utc(2026, 1, 1, 7, 59, 59)) == "2026-01-01T07"
 
 
 @given(st.lists(instants, min_size=2, max_size=2, unique=True), st.lists(instants, max_size=30))
-def test_day_split_covers_every_instant_exactly_once(edges: list[datetime], probes: list[datetime]) -> None:
+def test_slices_cover_every_instant_exactly_once(edges: list[datetime], probes: list[datetime]) -> None:
     p = Period(*sorted(edges))
-    split = day_split(p)
+    split = slices(p)
+    hours = split.hours
     for t in [*probes, p.start, p.end - timedelta(microseconds=1), p.end]:
-        in_whole = split.day_from <= t.date() < split.day_to
-        in_edges = t.date() in {split.head_day, split.tail_day} and t in p
-        assert int(in_whole) + int(in_edges) == int(t in p), t
+        in_days = split.day_from <= t.date() < split.day_to
+        in_hours = any(first <= t < end for first, end in hours)
+        in_cut = t.replace(minute=0, second=0, microsecond=0) in split.cut_hours and t in p
+        assert int(in_days) + int(in_hours) + int(in_cut) == int(t in p), t
+    assert len(split.cut_hours) <= 2 and len(hours) <= 2
 
 
 def test_offsets_of_every_zone_give_the_same_instant() -> None:

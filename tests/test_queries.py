@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from query_support import ROOT, DirectEngine
+from query_support import ROOT, DirectEngine, load_types
 
 from tai_graph.errors import InvalidInput, InvalidQuery, NotFound
 from tai_graph.periods import parse_period
 from tai_graph.queries import (
     PERIOD_VARIABLES,
+    SLICE_VARIABLES,
     NamedQuery,
     QueryRegistry,
     bind,
@@ -23,6 +24,7 @@ from tai_graph.queries import (
     to_python,
     variables,
 )
+from tai_graph.querytext import values_blocks
 
 QUERIES = ROOT / "queries"
 RAW = ROOT / "benchmarks" / "raw_queries"
@@ -39,7 +41,7 @@ SPEC_NAMES = {
     "sync_latency",
     "receipt_coverage",
 }
-REQUIRED_CASES = {"period_edges", "whole_days", "one_day", "empty", "late_events"}
+REQUIRED_CASES = {"period_edges", "cut_hours", "whole_days", "one_day", "empty", "late_events"}
 PERIOD = parse_period("2026-01-05T06:00:00Z", "2026-01-08T12:30:00Z")
 
 GOOD = """\
@@ -104,11 +106,11 @@ def test_shipped_query_is_complete(registry: QueryRegistry, name: str) -> None:
     assert all([q.title, q.description, q.unit, q.frequency]) and q.value in [c for c, _ in q.columns]
     assert [p.name for p in q.parameters][:2] == ["from", "to"]
     assert all(p.required or p.default is not None for p in q.parameters)
-    # It binds what it declares, and it follows the rollup + edge-day pattern of docs/queries.md.
+    # It binds what it declares, and it follows the slice pattern of docs/queries.md.
     used = variables(q.text)
     assert {p.name for p in q.parameters} <= used
-    assert set(PERIOD_VARIABLES) <= used
-    assert "tai:DailyRollup" in q.text
+    assert set(PERIOD_VARIABLES) | set(SLICE_VARIABLES) <= used
+    assert {b.variable for b in values_blocks(q.text, SLICE_VARIABLES)} == set(SLICE_VARIABLES)
 
 
 @pytest.mark.parametrize("name", sorted(SPEC_NAMES))
@@ -166,7 +168,7 @@ def test_good_sample_loads(tmp_path: Path) -> None:
         ("# alert: value > 2", "# alert: value >> 2", 13, "alert must be"),
         ("# frequency: daily", "# frequency: sometimes", 12, "frequency must be one of"),
         ("#   to: dateTime, required -- end\n", "", 8, "must declare 'to: dateTime, required'"),
-        ("#   limit: integer", "#   headDay: date", 11, "bound from the period"),
+        ("#   limit: integer", "#   slice: string", 11, "reserved for the period's slice keys"),
         ("# name: sample", "# name: other", 1, "must equal the file name"),
         ("# title: Sample\n", "# title: Sample\nnot a comment\n# unit: x\n", 1, "missing the key"),
     ],
@@ -246,20 +248,63 @@ def test_missing_folder_is_refused(tmp_path: Path) -> None:
 
 def test_bind_fills_defaults_and_period_variables(registry: QueryRegistry) -> None:
     bound = bind(
-        registry.get("orders"), {}, parse_period("2026-01-01T00:00:00-05:00", "2026-01-03T00:00:00Z")
+        registry.get("orders"), {}, parse_period("2026-01-01T00:00:00-05:00", "2026-01-03T00:30:00Z")
     )
-    assert bound.parameters == {"from": "2026-01-01T05:00:00Z", "to": "2026-01-03T00:00:00Z", "channel": ""}
-    dated = {k: str(v) for k, v in bound.terms.items() if k in ("dayFrom", "dayTo", "headDay", "tailDay")}
-    xsd_date = "^^<http://www.w3.org/2001/XMLSchema#date>"
-    assert dated == {
-        "dayFrom": f'"2026-01-02"{xsd_date}',
-        "dayTo": f'"2026-01-03"{xsd_date}',
-        "headDay": f'"2026-01-01"{xsd_date}',
-        "tailDay": f'"0001-01-01"{xsd_date}',  # the end is at midnight: no partial tail day
-    }
-    assert (
-        "?from" not in bound.text.split("PREFIX", 1)[1] and "?channel" not in bound.text.split("PREFIX", 1)[1]
-    )
+    assert bound.parameters == {"from": "2026-01-01T05:00:00Z", "to": "2026-01-03T00:30:00Z", "channel": ""}
+    body = bound.text.split("PREFIX", 1)[1]
+    assert "?from" not in body and "?channel" not in body
+    # whole day 01-02 and the whole hours 05..23 of 01-01 from cells; the cut hour 01-03T00 from events
+    cells = ['"order 2026-01-02"'] + [f'"order 2026-01-01T{h:02d}"' for h in range(5, 24)]
+    assert "VALUES ?slice { " + " ".join(cells) + " }" in body
+    assert 'VALUES ?hourSlice { "order 2026-01-03T00" }' in body
+
+
+def test_slice_lists_expand_every_type_and_star(registry: QueryRegistry) -> None:
+    period = parse_period("2026-01-01", "2026-01-03")
+    bound = bind(registry.get("error_rate"), {}, period)
+    assert 'VALUES ?slice { "order 2026-01-01" "order 2026-01-02" "order_error 2026-01-01"' in bound.text
+    assert "VALUES ?hourSlice {  }" in bound.text  # no cut hour: nothing read event by event
+    star = bind(registry.get("receipt_coverage"), {}, period, event_types=["a", "b"])
+    assert 'VALUES ?slice { "a 2026-01-01" "a 2026-01-02" "b 2026-01-01" "b 2026-01-02" }' in star.text
+    with pytest.raises(InvalidQuery, match="event types"):
+        bind(registry.get("receipt_coverage"), {}, period)
+
+
+def test_a_period_with_too_many_slice_keys_is_refused(registry: QueryRegistry) -> None:
+    query = registry.get("orders")
+    bind(query, {}, parse_period("2000-01-01", "2099-01-01"))  # 36k days of one type
+    with pytest.raises(InvalidInput) as caught:
+        bind(query, {}, parse_period("0001-01-01", "9999-01-01"))
+    assert caught.value.details["rule"] == "max-slice-keys" and caught.value.details["parameter"] == "to"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{ VALUES ?slice { "order" 1 } ?r tai:slice ?slice }', "lists event types as plain strings"),
+        ('{ VALUES ?slice { "order"@en } ?r tai:slice ?slice }', "lists event types as plain strings"),
+        ("{ ?r tai:slice ?slice }", "?slice is used but never listed"),
+        ('{ VALUES ?hourSlice { "order" } ?r tai:slice ?slice ; tai:x ?hourSlice }', "?slice is used"),
+    ],
+)
+def test_bad_slice_lists_are_refused(tmp_path: Path, body: str, message: str) -> None:
+    text = GOOD.format(name="sample").replace("?e tai:timestamp ?ts .", body + " ?e tai:timestamp ?ts .")
+    problems = refused(tmp_path, text)
+    assert any(message in str(p["message"]) for p in problems), problems
+
+
+def test_slice_lists_must_name_the_engines_types(tmp_path: Path) -> None:
+    body = '{ VALUES ?slice { "order" "ordr" } ?r tai:slice ?slice } ?e tai:timestamp ?ts .'
+    text = GOOD.format(name="sample").replace("?e tai:timestamp ?ts .", body)
+    write(tmp_path / "q", "sample", text)
+    QueryRegistry.load([tmp_path / "q"])  # without the engine's types nothing to check against
+    with pytest.raises(InvalidQuery) as info:
+        QueryRegistry.load([tmp_path / "q"], event_types=("order", "sync"))
+    [problem] = info.value.details["problems"]
+    assert "unknown event type(s) 'ordr'; known: order, sync" in str(problem["message"])
+    assert problem["line"] == 17  # the line of the VALUES block
+    # the shipped queries name only shipped types
+    QueryRegistry.load([QUERIES], event_types=sorted(load_types()))
 
 
 @pytest.mark.parametrize(

@@ -196,11 +196,14 @@ def test_ontology_declares_every_class_and_predicate(registry: TypeRegistry) -> 
         "ed25519Signature",
         "eventType",
         "day",
+        "hour",
+        "slice",
+        "hourSlice",
         "count",
         "receiptCount",
     ):
         assert g.value(URIRef(TAI + name), RDFS.comment) is not None, name
-    for cls in ("Receipt", "Customer", "DailyRollup"):
+    for cls in ("Receipt", "Customer", "DailyRollup", "HourlyRollup"):
         assert g.value(URIRef(TAI + cls), RDFS.subClassOf) is not None
 
 
@@ -301,10 +304,10 @@ PREFIXES = """@prefix tai: <https://w3id.org/tai-graph/ns#> . @prefix sh: <http:
 tai:Broken rdfs:subClassOf tai:Event .
 """
 HEAD = """tai:BrokenShape a sh:NodeShape ; sh:targetClass tai:Broken ; tai:transactionType "broken" ;
-    sh:closed true ; sh:ignoredProperties ( rdf:type tai:eventId tai:timestamp tai:day tai:receipt ) ;"""
+    sh:closed true ; sh:ignoredProperties ( rdf:type tai:eventId tai:timestamp tai:hourSlice tai:receipt ) ;"""
 NODE_BROKEN = {
     "not closed": (HEAD.replace("sh:closed true", "sh:closed false"), "sh:closed true"),
-    "day not ignored": (HEAD.replace(" tai:day", ""), "tai:day"),
+    "hourSlice not ignored": (HEAD.replace(" tai:hourSlice", ""), "tai:hourSlice"),
     "class not an event": (HEAD.replace("tai:Broken ;", "tai:Other ;"), "rdfs:subClassOf tai:Event"),
     "duplicate type name": (HEAD.replace('"broken"', '"order"'), "already declared"),
     "type name with capitals": (HEAD.replace('"broken"', '"Broken"'), "[a-z]"),

