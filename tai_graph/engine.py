@@ -30,7 +30,7 @@ from tai_graph.ledger import (
 from tai_graph.metrics import FIGURE_SOURCES, KpiTable, Metrics
 from tai_graph.model import JSON, IngestResult, SignedReceipt, format_utc
 from tai_graph.periods import Period, parse_period
-from tai_graph.queries import QueryRegistry, QueryResult
+from tai_graph.queries import BoundQuery, QueryRegistry, QueryResult
 from tai_graph.schema import TypeRegistry
 from tai_graph.sparql import QueryAnswer, SparqlService
 from tai_graph.store import GraphStore, QueryScope, open_store
@@ -268,6 +268,11 @@ class Engine:
         """Run one named query; ``params`` must hold ``from`` and ``to``."""
         period = _period(params.get("from"), params.get("to"))
         return self.metrics.run_query(self.scope(customer_id), name, period, params)
+
+    def bound_query(self, name: str, params: dict[str, str]) -> BoundQuery:
+        """One named query bound as :meth:`run_query` binds it (``params`` hold ``from``/``to``): the
+        text that reproduces its figure on the SPARQL endpoint."""
+        return self.metrics.bind_query(name, _period(params.get("from"), params.get("to")), params)
 
     def kpis(self, customer_id: str, from_text: str | None, to_text: str | None) -> KpiTable:
         """Every named KPI over ``[from, to)``."""

@@ -9,10 +9,10 @@ sequences are gap-free per customer and the hash chain never forks.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from time import perf_counter
 
 from tai_graph import mapping, rollups
@@ -34,6 +34,9 @@ P_SEQUENCE = T + "sequence"
 P_HEAD_SEQUENCE = T + "headSequence"
 P_HEAD_HASH = T + "headHash"
 P_HEAD_TIME = T + "headTimestamp"
+#: Rollup cells the ingestor keeps in memory (~0.5 KB each). Ingest touches the cells of recent
+#: hours and days again and again; an older cell (a late event) is read back from the store.
+CELL_CACHE_SIZE = 50_000
 
 
 def ledger_iri(customer_id: str) -> str:
@@ -95,7 +98,9 @@ class Ingestor:
         self.clock = clock
         self.lock = threading.Lock()
         self._heads: dict[str, LedgerHead] = {}
-        self._cells: dict[str, rollups.Observation] = {}
+        #: Rollup cells as last written, least recently used first; bounded, a miss reads the store.
+        self._cells: OrderedDict[str, rollups.Observation] = OrderedDict()
+        self.cell_cache_size = CELL_CACHE_SIZE
         #: Optional stage timer for benchmarks: set it to a dict and every ingest adds the seconds it
         #: spends per stage (``validate``, ``lock_wait``, ``dedupe``, ``sign``, ``map``, ``rollups``,
         #: ``sparql_text``, ``store_update``, ``flush``). ``None`` (the default) never reads the clock.
@@ -135,29 +140,28 @@ class Ingestor:
             fields[P_CANONICAL].encode(), fields.get(P_SIGNATURE, ""), fields.get(P_ED25519, "")
         )
 
-    def _cell(
-        self, customer_id: str, iri: str, etype: EventType, bucket: str, dims: tuple[tuple[str, str], ...]
-    ) -> rollups.Observation | None:
-        cell = self._cells.get(iri)
-        if cell is not None:
-            return cell
-        quads = list(self.store.subject_quads(iri, mapping.graph_iri(customer_id)))
-        if not quads:
-            return None
-        cell = rollups.Observation(
-            iri, etype.name, etype.class_iri, bucket, dims, integer_sums=rollups.integer_sums(etype)
-        )
-        measure_preds = {s.measure_predicate for s in etype.fields.values() if s.measure_predicate}
-        measure_preds |= {d.predicate for d in etype.derived}
-        for q in quads:
-            p, value = q.predicate.value, term_value(q.object)
-            if p == T + "count":
-                cell.count = int(value)
-            elif p == T + "receiptCount":
-                cell.receipt_count = int(value)
-            elif p in measure_preds:
-                cell.sums[p] = Decimal(value)
-        return cell
+    def _stored_cells(
+        self, customer_id: str, refs: Sequence[rollups.CellRef]
+    ) -> dict[str, rollups.Observation]:
+        """The current state of the cells among ``refs`` that exist: from the cache, the rest read
+        from the store in one call."""
+        found: dict[str, rollups.Observation] = {}
+        missing: list[rollups.CellRef] = []
+        for ref in refs:
+            cell = self._cells.get(ref.iri)
+            if cell is None:
+                missing.append(ref)
+            else:
+                self._cells.move_to_end(ref.iri)
+                found[ref.iri] = cell
+        if missing:
+            stored = self.store.properties([r.iri for r in missing], mapping.graph_iri(customer_id))
+            for ref in missing:
+                properties = stored.get(ref.iri)
+                etype = self.registry.get(ref.transaction_type)
+                if properties and etype is not None:
+                    found[ref.iri] = rollups.Observation.restore(ref, etype, properties)
+        return found
 
     # -- the write path -------------------------------------------------------------------
     def ingest(
@@ -280,9 +284,7 @@ class Ingestor:
             insert += _receipt_triples(customer_id, event, receipt)
         if timer is not None:
             started = _lap(timer, "map", started)
-        change = rollups.apply_events(
-            customer_id, typed, lambda iri, et, bucket, dims: self._cell(customer_id, iri, et, bucket, dims)
-        )
+        change = rollups.apply_events(customer_id, typed, lambda refs: self._stored_cells(customer_id, refs))
         if timer is not None:
             started = _lap(timer, "rollups", started)
         new_head = LedgerHead(sequence, previous, now)
@@ -313,6 +315,8 @@ class Ingestor:
         # committed: only now does the in-memory state move
         self._heads[customer_id] = new_head
         self._cells.update(change.cells)
+        while len(self._cells) > self.cell_cache_size:
+            self._cells.popitem(last=False)  # least recently used
         for index, receipt in receipts:
             outcomes[index].receipt = receipt
 

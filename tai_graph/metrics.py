@@ -111,7 +111,11 @@ class Metrics:
         self, scope: QueryScope, name: str, period: Period, params: Mapping[str, str] | None = None
     ) -> QueryResult:
         """One named query over ``period`` with typed, safely bound parameters."""
-        return run(self.store, scope, self._bind(self.queries.get(name), params or {}, period))
+        return run(self.store, scope, self.bind_query(name, period, params))
+
+    def bind_query(self, name: str, period: Period, params: Mapping[str, str] | None = None) -> BoundQuery:
+        """One named query bound for ``period``: the exact SPARQL a KPI runs, slice keys included."""
+        return self._bind(self.queries.get(name), params or {}, period)
 
     def kpis(self, scope: QueryScope, period: Period) -> KpiTable:
         """Every registered KPI over ``period`` with default parameters."""

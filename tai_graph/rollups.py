@@ -15,7 +15,7 @@ insert; the ingest path owns the store and the transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
@@ -31,6 +31,16 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 T = mapping.TAI
 
 
+@dataclass(frozen=True, slots=True)
+class CellRef:
+    """Which cell an event falls in: its IRI, event type name, day or hour, dimension values."""
+
+    iri: str
+    transaction_type: str
+    bucket: str
+    dims: tuple[tuple[str, str], ...]
+
+
 @dataclass(slots=True)
 class Observation:
     """The running totals of one rollup cell."""
@@ -44,6 +54,19 @@ class Observation:
     receipt_count: int = 0
     sums: dict[str, Decimal] = field(default_factory=dict)
     integer_sums: frozenset[str] = frozenset()
+
+    @classmethod
+    def restore(cls, ref: CellRef, etype: EventType, properties: Mapping[str, str]) -> Observation:
+        """A cell's state from its stored ``predicate -> value`` pairs."""
+        cell = cls(
+            ref.iri, etype.name, etype.class_iri, ref.bucket, ref.dims, integer_sums=integer_sums(etype)
+        )
+        cell.count = int(properties.get(T + "count", 0))
+        cell.receipt_count = int(properties.get(T + "receiptCount", 0))
+        for pred in _measure_predicates(etype):
+            if pred in properties:
+                cell.sums[pred] = Decimal(properties[pred])
+        return cell
 
     def copy(self) -> Observation:
         return Observation(
@@ -134,6 +157,11 @@ def _contribution(event: Event, etype: EventType) -> dict[str, Decimal]:
     return sums
 
 
+def _measure_predicates(etype: EventType) -> set[str]:
+    preds = {s.measure_predicate for s in etype.fields.values() if s.measure_predicate is not None}
+    return preds | {d.predicate for d in etype.derived}
+
+
 def integer_sums(etype: EventType) -> frozenset[str]:
     """The measure predicates of ``etype`` whose sums are integers (written as ``xsd:integer``)."""
     preds = {
@@ -157,45 +185,54 @@ class RollupChange:
 def apply_events(
     customer_id: str,
     events: Iterable[tuple[Event, EventType]],
-    current: Callable[[str, EventType, str, tuple[tuple[str, str], ...]], Observation | None],
+    current: Callable[[Sequence[CellRef]], Mapping[str, Observation]],
 ) -> RollupChange:
     """Fold receipted events into their daily and hourly cells.
 
-    ``current(iri, etype, bucket, dims)`` returns the cell's state before this batch (``None`` for a
-    new cell); it is never mutated.
+    ``current(refs)`` is called once, with every cell the batch touches, and returns the state
+    before this batch of those that exist (all at once, so a remote store answers in one round
+    trip); the returned cells are never mutated.
     """
-    cells: dict[str, Observation] = {}
-    before: dict[str, Observation | None] = {}
-    iris: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}  # many events share a cell
+    touched: list[tuple[CellRef, EventType, dict[str, Decimal]]] = []
+    refs: dict[tuple[str, str, tuple[tuple[str, str], ...]], CellRef] = {}  # many events share a cell
     for event, etype in events:
         hour = hour_bucket(event.timestamp.astimezone(UTC))
         dims = _dims(event, etype)
         contribution = _contribution(event, etype)
         for bucket in (hour[:10], hour):
             key = (etype.name, bucket, dims)
-            iri = iris.get(key)
-            if iri is None:
-                iri = iris[key] = cell_iri(customer_id, etype, bucket, dims)
-            cell = cells.get(iri)
-            if cell is None:
-                old = current(iri, etype, bucket, dims)
-                before[iri] = old
-                cell = (
-                    old.copy()
-                    if old is not None
-                    else Observation(
-                        iri, etype.name, etype.class_iri, bucket, dims, integer_sums=integer_sums(etype)
-                    )
+            ref = refs.get(key)
+            if ref is None:
+                ref = refs[key] = CellRef(
+                    cell_iri(customer_id, etype, bucket, dims), etype.name, bucket, dims
                 )
-                cells[iri] = cell
-            cell.count += 1
-            cell.receipt_count += 1
-            for pred, amount in contribution.items():
-                cell.sums[pred] = cell.sums.get(pred, Decimal(0)) + amount
+            touched.append((ref, etype, contribution))
+    before = current(list(refs.values()))
+    cells: dict[str, Observation] = {}
+    for ref, etype, contribution in touched:
+        cell = cells.get(ref.iri)
+        if cell is None:
+            old = before.get(ref.iri)
+            cell = cells[ref.iri] = (
+                old.copy()
+                if old is not None
+                else Observation(
+                    ref.iri,
+                    etype.name,
+                    etype.class_iri,
+                    ref.bucket,
+                    ref.dims,
+                    integer_sums=integer_sums(etype),
+                )
+            )
+        cell.count += 1
+        cell.receipt_count += 1
+        for pred, amount in contribution.items():
+            cell.sums[pred] = cell.sums.get(pred, Decimal(0)) + amount
     delete: list[str] = []
     insert: list[str] = []
     for iri, cell in cells.items():
-        old = before[iri]
+        old = before.get(iri)
         if old is None:
             insert += cell.identity_triples(customer_id)
         else:

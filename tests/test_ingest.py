@@ -67,7 +67,9 @@ def test_atomic_batch_writes_nothing_when_one_item_fails(engine: Engine) -> None
     assert engine.ingestor.head("acme").sequence == 0
 
 
-def test_rollups_equal_the_raw_events(engine: Engine) -> None:
+@pytest.mark.parametrize("cache", [50_000, 1], ids=["cached", "read-back"])
+def test_rollups_equal_the_raw_events(engine: Engine, cache: int) -> None:
+    engine.ingestor.cell_cache_size = cache  # 1: the second batch reads its cells back from the store
     events = [
         order(
             i,
@@ -103,6 +105,7 @@ def test_rollups_equal_the_raw_events(engine: Engine) -> None:
         assert len(cube) == (6 if kind == "DailyRollup" else 9)  # stockouts (even i) all fall at 10:00
         for row in cube:  # the time dimension agrees with the key
             assert row["k"].value[6:] == row["when"].value[:width]
+    assert len(engine.ingestor._cells) <= cache  # the cache stays bounded
 
 
 class FlakyStore:

@@ -12,6 +12,7 @@ Nothing acceptable is a 406 ``not-acceptable`` problem listing what is available
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,13 +188,25 @@ def run_query(name: str, request: Request, tenant: Customer, engine: EngineDep) 
 
 
 @router.get("/v1/queries/{name}/text")
-def query_text(name: str, tenant: Customer, engine: EngineDep, params: NoParams) -> Response:
-    """The query file exactly as loaded; its SHA-256 is the ``text_sha256`` of every answer."""
+def query_text(name: str, request: Request, tenant: Customer, engine: EngineDep) -> Response:
+    """The query file exactly as loaded; its SHA-256 is the ``text_sha256`` of every answer.
+
+    With ``from``/``to`` (and the query's own parameters): the query as bound for that period,
+    the exact SPARQL the figure came from, to run as it is on ``/v1/sparql``.
+    """
     query = engine.queries.get(name)
+    params = check_params(request, request.query_params.keys())
+    if not params:
+        return Response(
+            query.text.encode("utf-8"),
+            media_type="application/sparql-query",
+            headers={"ETag": f'"{query.text_sha256}"'},
+        )
+    body = engine.bound_query(name, params).text.encode("utf-8")
     return Response(
-        query.text.encode("utf-8"),
+        body,
         media_type="application/sparql-query",
-        headers={"ETag": f'"{query.text_sha256}"'},
+        headers={"ETag": f'"{hashlib.sha256(body).hexdigest()}"', "TAI-Query-Text-SHA256": query.text_sha256},
     )
 
 

@@ -76,6 +76,9 @@ def query_run(
     to: To,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    sparql: Annotated[
+        bool, typer.Option("--sparql", help="Print the query as bound for the period instead of running it.")
+    ] = False,
     queries: QueryDir = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -83,7 +86,12 @@ def query_run(
 
     Example: tai-graph query run orders -c customer_001 --from 2026-01-01 --to 2026-02-01 -p channel=amazon
     """
-    result = _engine(data_dir, queries).run_query(customer, name, {**_params(param), "from": from_, "to": to})
+    engine = _engine(data_dir, queries)
+    params = {**_params(param), "from": from_, "to": to}
+    if sparql:  # the exact text the figure comes from: `tai-graph sparql @file.rq` runs it unchanged
+        typer.echo(engine.bound_query(name, params).text, nl=False)
+        return
+    result = engine.run_query(customer, name, params)
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)

@@ -77,6 +77,14 @@ class GraphStore(Protocol):
         """
         ...
 
+    def properties(self, subjects: Sequence[str], graph: str) -> dict[str, dict[str, str]]:
+        """For each subject with triples in ``graph``, its predicates with one value each.
+
+        One call for a whole batch (one request per 500 subjects on a remote store); the write
+        path reads the rollup cells a batch touches with it.
+        """
+        ...
+
     def flush(self) -> None:
         """Make committed writes durable on disk (not only in the OS)."""
         ...

@@ -73,6 +73,14 @@ class OxigraphStore:
                 break
         return out
 
+    def properties(self, subjects: Sequence[str], graph: str) -> dict[str, dict[str, str]]:
+        g = ox.NamedNode(graph)
+        out: dict[str, dict[str, str]] = {}
+        for subject in subjects:
+            for q in self._store.quads_for_pattern(ox.NamedNode(subject), None, None, g):
+                out.setdefault(subject, {})[q.predicate.value] = term_value(q.object)
+        return out
+
     def flush(self) -> None:
         if self.path is not None:
             self._store.flush()

@@ -265,6 +265,49 @@ def test_run_a_query_as_json_and_csv(plan: tuple[Tenant, str]) -> None:
         assert [D(c) for c in rows[1]] == [D(20), D(500000)] and len(rows) == 2
 
 
+def _number_or_text(text: str) -> Decimal | str:
+    try:
+        return D(text)
+    except ArithmeticError:
+        return text
+
+
+@pytest.mark.parametrize(
+    "period",
+    [ONE_MONTH, ("2026-03-01T00:00:00-05:00", "2026-03-31T12:30:00+02:00")],
+    ids=["utc-month", "offsets-and-a-cut-hour"],
+)
+def test_the_bound_text_reproduces_every_figure_on_the_sparql_endpoint(
+    plan: tuple[Tenant, str], period: tuple[str, str]
+) -> None:
+    t, _ = plan
+    for q in t.client.get("/v1/queries").json()["queries"]:
+        params = {"from": period[0], "to": period[1]}
+        bound = t.client.get(f"/v1/queries/{q['name']}/text", params=params)
+        assert bound.status_code == 200 and bound.headers["tai-query-text-sha256"] == q["text_sha256"]
+        assert bound.headers["etag"] == f'"{hashlib.sha256(bound.content).hexdigest()}"'
+        assert 'VALUES ?slice { "' in bound.text and "?from" not in bound.text.split("PREFIX", 1)[1]
+        answer = t.client.get(f"/v1/queries/{q['name']}", params=params).json()
+        sparql = t.client.post(
+            "/v1/sparql",
+            content=bound.content,
+            headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        ).json()
+        again = [
+            {k: _number_or_text(v["value"]) for k, v in b.items()} for b in sparql["results"]["bindings"]
+        ]
+        want = [{k: _number_or_text(v) for k, v in row.items() if v is not None} for row in answer["rows"]]
+        assert again == want, q["name"]
+    with_param = t.client.get(
+        "/v1/queries/orders/text", params={"from": ONE_MONTH[0], "to": ONE_MONTH[1], "channel": "x"}
+    )
+    assert '"x"' in with_param.text
+    bad = t.client.get(
+        "/v1/queries/orders/text", params={"from": ONE_MONTH[0], "to": ONE_MONTH[1], "nope": "1"}
+    )
+    assert_problem(bad, 400, "invalid-input")
+
+
 def test_kpis_as_json_and_csv_with_alerts(plan: tuple[Tenant, str]) -> None:
     t, _ = plan
     params = {"from": BASELINE[0], "to": BASELINE[1]}

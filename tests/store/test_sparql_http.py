@@ -109,6 +109,19 @@ def test_round_trip_matches_the_embedded_store(store: SparqlHttpStore) -> None:
     }
     assert len(quads) == 7
     assert list(store.subject_quads("urn:nobody", g)) == []
+
+    subjects = ["urn:s1", "urn:s2", "urn:nobody"]
+    props = store.properties(subjects, g)
+
+    def labelled(p: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:  # blank node labels differ
+        return {s: {k: v for k, v in d.items() if k != "urn:p:bnode"} for s, d in p.items()}
+
+    assert labelled(props) == labelled(local.properties(subjects, g)) and "urn:p:bnode" in props["urn:s1"]
+    assert sorted(props) == ["urn:s1", "urn:s2"] and props["urn:s2"] == {"urn:p:int": "-7"}
+    assert props["urn:s1"]["urn:p:dec"] == "19.99" and props["urn:s1"]["urn:p:iri"] == "urn:o"
+    many = [f"urn:n{i}" for i in range(1200)]  # more than one request's worth
+    assert store.properties([*many, "urn:s2"], g) == {"urn:s2": {"urn:p:int": "-7"}}
+    assert store.properties(["urn:s2"], "urn:tai:elsewhere") == {}
     local.close()
 
 
