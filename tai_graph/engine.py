@@ -91,6 +91,12 @@ def _provenance(table: KpiTable) -> dict[str, Any]:
     return out
 
 
+#: The layout ingest writes and the named queries read (docs/design.md): 2 = daily and hourly
+#: rollup cells keyed by ``tai:slice``, events keyed by ``tai:hourSlice``. A data dir records it
+#: when it is first used; one written with another layout is refused, not answered wrongly.
+DATA_MODEL = 2
+
+
 class Engine:
     """Everything TAI Graph does, for one data dir (or in memory)."""
 
@@ -104,6 +110,7 @@ class Engine:
         )
         self.registry = TypeRegistry.load(settings.shapes_dir, settings.ontology_dir)
         self.tenants = TenantRegistry(self.docs)
+        self._check_data_model()
         self.ingestor = Ingestor(
             self.store,
             self.registry,
@@ -159,6 +166,24 @@ class Engine:
         return run_import(
             items, lambda batch: self.ingest(customer_id, batch), self.registry, batch_size=batch_size
         )
+
+    def _check_data_model(self) -> None:
+        marker = self.docs.get("system", "data-model")
+        found = marker.get("version") if isinstance(marker, dict) else None
+        if found is None and not self.tenants.all():  # a new data dir: this layout from now on
+            self.docs.put("system", "data-model", {"version": DATA_MODEL})
+        elif found != DATA_MODEL:
+            self.store.close()
+            raise Unavailable(
+                f"this data dir holds data written by TAI Graph data model {found or 1}; this version"
+                f" reads data model {DATA_MODEL} (rollup cells keyed by tai:slice). Import the events"
+                " into a new data dir with `tai-graph import`",
+                details={
+                    "data_dir": str(self.settings.data_dir),
+                    "found": found or 1,
+                    "expected": DATA_MODEL,
+                },
+            )
 
     def optimize_store(self) -> None:
         """Compact the store (see :meth:`GraphStore.optimize`); worth it after a large import."""
