@@ -11,8 +11,8 @@ before it grows. Loaded through the real ingest pipeline (validation, receipts, 
 on-disk store under ``--data-dir``; the store is kept, and a later run with the same dataset
 finds it and measures queries only.
 
-Then, for three one-month periods, (a) whole UTC days (daily cells), (b) the month at UTC-05:00
-(daily cells + hourly cells for the edge hours) and (c) edges that cut an hour (cells + the raw
+Then, for three one-month periods, (a) a whole UTC month (monthly cells), (b) the month at
+UTC-05:00 (daily cells + hourly cells for the edge hours) and (c) edges that cut an hour (cells + the raw
 events of the cut hour), it times every named KPI
 (``Engine.kpis``, ``--reps`` runs after one warm-up run) and the raw-events reference queries of
 ``benchmarks/raw_queries`` (``--raw-reps`` runs), p50/p95 of the total and per KPI, and checks
@@ -60,13 +60,13 @@ TARGET_MS = 100.0
 HISTORY_END = date(2026, 4, 4)
 MIN_DAYS = 34  # 2026-03-01 .. 2026-04-03: both measured periods
 PERIODS = {
-    "month": ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),  # whole days: daily cells only
-    "local": ("2026-03-01T00:00:00-05:00", "2026-04-01T00:00:00-05:00"),  # + whole hours: hourly cells
+    "month": ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),  # one whole month: monthly cells
+    "local": ("2026-03-01T00:00:00-05:00", "2026-04-01T00:00:00-05:00"),  # days + hours, no event
     "edges": ("2026-03-03T05:30:00Z", "2026-04-03T17:00:00Z"),  # + a cut hour: cells and raw events
 }
 MANIFEST = "kpi-bench-dataset.json"
 #: Bumped when what ingest writes changes, so an older store is not measured as this one.
-DATA_MODEL = "slices-v1: daily + hourly cells keyed by tai:slice, events keyed by tai:hourSlice"
+DATA_MODEL = "slices-v2: monthly + daily + hourly cells keyed by tai:slice, events keyed by tai:hourSlice"
 LOAD_CHUNK = 50_000  # events per import_events call (progress line); batches inside are --batch-size
 
 
@@ -303,7 +303,7 @@ def store_facts(engine: Engine) -> dict[str, Any]:
     scope = engine.scope(CUSTOMER)
     prefix = "PREFIX tai: <https://w3id.org/tai-graph/ns#>\n"
     cells: dict[str, dict[str, int]] = {}
-    for kind in ("DailyRollup", "HourlyRollup"):
+    for kind in ("MonthlyRollup", "DailyRollup", "HourlyRollup"):
         cells[kind] = {
             str(r["t"].value).rsplit("#", 1)[-1]: int(r["n"].value)
             for r in engine.store.select(
@@ -322,6 +322,7 @@ def store_facts(engine: Engine) -> dict[str, Any]:
     )
     return {
         "events": engine.ingestor.head(CUSTOMER).sequence,
+        "monthly_cells": sum(cells["MonthlyRollup"].values()),
         "daily_cells": sum(cells["DailyRollup"].values()),
         "hourly_cells": sum(cells["HourlyRollup"].values()),
         "daily_cells_by_type": dict(sorted(cells["DailyRollup"].items())),
@@ -354,7 +355,8 @@ def _ratio(a: float, b: float) -> str:
 def print_size(n: int, result: dict[str, Any]) -> None:
     f = result["store"]
     print(
-        f"  store: {f['events']:,} events; {f['daily_cells']:,} daily and {f['hourly_cells']:,} hourly"
+        f"  store: {f['events']:,} events; {f['monthly_cells']:,} monthly, {f['daily_cells']:,} daily and"
+        f" {f['hourly_cells']:,} hourly"
         f" rollup cells over the history (daily: {', '.join(f'{k} {v:,}' for k, v in f['daily_cells_by_type'].items())});"
         f" events in the cut hour: {', '.join(f'{k} {v:,}' for k, v in f['events_in_cut_hour'].items())}"
     )

@@ -91,8 +91,8 @@ def _provenance(table: KpiTable) -> dict[str, Any]:
     return out
 
 
-#: The layout ingest writes and the named queries read (docs/design.md): 2 = daily and hourly
-#: rollup cells keyed by ``tai:slice``, events keyed by ``tai:hourSlice``. A data dir records it
+#: The layout ingest writes and the named queries read (docs/design.md): 2 = monthly, daily and
+#: hourly rollup cells keyed by ``tai:slice``, events keyed by ``tai:hourSlice``. A data dir records it
 #: when it is first used; one written with another layout is refused, not answered wrongly.
 DATA_MODEL = 2
 

@@ -34,7 +34,8 @@ _CUSTOMER_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _EVENT_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _HASH_RE = re.compile(r"[A-Za-z0-9]{1,128}")
-_BUCKET_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2})?", re.ASCII)
+_BUCKET_RE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:T\d{2})?)?", re.ASCII)
+_BUCKET_FORMATS = {7: "%Y-%m", 10: "%Y-%m-%d", 13: "%Y-%m-%dT%H"}
 _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -86,21 +87,20 @@ def receipt_iri(customer_id: str, sequence: int) -> str:
 def rollup_iri(customer_id: str, transaction_type: str, bucket: str, dims_hash: str) -> str:
     """``urn:tai:{customer_id}:rollup:{transaction_type}:{bucket}:{dims_hash}``.
 
-    ``bucket`` is a UTC day (``2026-03-03``, daily cells) or hour (``2026-03-03T05``, hourly cells).
+    ``bucket`` is a UTC month (``2026-03``, monthly cells), day (``2026-03-03``, daily cells) or hour
+    (``2026-03-03T05``, hourly cells).
     """
     try:
-        datetime.strptime(
-            _check("bucket", bucket, _BUCKET_RE), "%Y-%m-%dT%H" if "T" in bucket else "%Y-%m-%d"
-        )
+        datetime.strptime(_check("bucket", bucket, _BUCKET_RE), _BUCKET_FORMATS[len(bucket)])
     except ValueError:
-        raise ValueError(f"invalid bucket {bucket!r}: not a UTC day or hour") from None
+        raise ValueError(f"invalid bucket {bucket!r}: not a UTC month, day or hour") from None
     kind = _check("transaction type", transaction_type, _TYPE_RE)
     return f"{graph_iri(customer_id)}:rollup:{kind}:{bucket}:{_check('dims hash', dims_hash, _HASH_RE)}"
 
 
 def slice_key(transaction_type: str, bucket: str) -> str:
-    """``"order 2026-03-03"``: the index key of one event type's day or hour (``tai:slice`` on
-    rollup cells, ``tai:hourSlice`` on events). A named query reads a period's cells by looking
+    """``"order 2026-03-03"``: the index key of one event type's month, day or hour (``tai:slice``
+    on rollup cells, ``tai:hourSlice`` on events). A named query reads a period's cells by looking
     these keys up, which costs the same however long the history is."""
     return f"{transaction_type} {bucket}"
 

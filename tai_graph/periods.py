@@ -268,36 +268,69 @@ def _ceil_day(moment: datetime) -> date | None:
     return None if day == date.max else day + _DAY
 
 
+def _ceil_month(day: date) -> date | None:
+    """The first day of a month at or after ``day`` (``None`` past December 9999)."""
+    if day.day == 1:
+        return day
+    nxt = _next_month(datetime(day.year, day.month, 1, tzinfo=UTC))
+    return None if nxt is None else nxt.date()
+
+
+def _months_between(first: date, end: date) -> int:
+    return (end.year - first.year) * 12 + end.month - first.month
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Slices:
-    """How a period falls on the rollup cells: whole UTC days, whole UTC hours, cut hours.
+    """How a period falls on the rollup cells: whole UTC months, days and hours, and cut hours.
 
-    ``day_from``/``day_to``: the whole UTC days inside the period, half-open (empty when
-    ``day_from >= day_to``), read from daily cells. ``hours``: the (at most two) half-open runs of
-    whole UTC hours inside the period but outside those days, read from hourly cells.
-    ``cut_hours``: the (at most two) UTC hours that ``start`` or ``end`` cut, read from the events
-    themselves with ``from <= timestamp < to``. Every instant of the period lies in exactly one
-    of them. A period whose edges are whole hours (any calendar month in any whole-hour UTC
-    offset) has no cut hours, so its KPIs never touch an event.
+    ``month_from``/``month_to``: first days of the whole UTC calendar months inside the period,
+    half-open (none when ``month_from >= month_to``), read from monthly cells. ``days``: the (at
+    most two) half-open runs of whole UTC days inside the period but outside those months, read
+    from daily cells. ``hours``: the (at most two) runs of whole UTC hours outside those days, read
+    from hourly cells. ``cut_hours``: the (at most two) UTC hours that ``start`` or ``end`` cut,
+    read from the events themselves with ``from <= timestamp < to``. Every instant of the period
+    lies in exactly one of them, and each part is as coarse as it can be: a calendar month in UTC
+    is one monthly cell per dimension combination, and a period whose edges are whole hours (any
+    calendar month in any whole-hour UTC offset) has no cut hours, so its KPIs never read an event.
     """
 
-    day_from: date
-    day_to: date
+    month_from: date
+    month_to: date
+    days: tuple[tuple[date, date], ...]
     hours: tuple[tuple[datetime, datetime], ...]
     cut_hours: tuple[datetime, ...]
 
     @property
+    def month_count(self) -> int:
+        return max(0, _months_between(self.month_from, self.month_to))
+
+    @property
     def day_count(self) -> int:
-        return max(0, (self.day_to - self.day_from).days)
+        return sum((end - first).days for first, end in self.days)
+
+    @property
+    def hour_count(self) -> int:
+        return sum((end - first) // _HOUR for first, end in self.hours)
 
     @property
     def cell_bucket_count(self) -> int:
-        """How many cells of one dimension combination cover the period: days plus hours."""
-        return self.day_count + sum((end - first) // _HOUR for first, end in self.hours)
+        """How many cells of one dimension combination cover the period: months, days and hours."""
+        return self.month_count + self.day_count + self.hour_count
 
-    def days(self) -> Iterator[date]:
-        for n in range(self.day_count):
-            yield self.day_from + n * _DAY
+    def months(self) -> Iterator[date]:
+        for n in range(self.month_count):
+            months = self.month_from.month - 1 + n
+            yield date(self.month_from.year + months // 12, months % 12 + 1, 1)
+
+    def whole_days(self) -> Iterator[date]:
+        for first, end in self.days:
+            for n in range((end - first).days):
+                yield first + n * _DAY
 
     def whole_hours(self) -> Iterator[datetime]:
         for first, end in self.hours:
@@ -307,8 +340,13 @@ class Slices:
                 hour += _HOUR
 
     def cell_buckets(self) -> list[str]:
-        """The keys of the cells to read: ``2026-03-04`` per whole day, ``2026-03-03T06`` per hour."""
-        return [d.isoformat() for d in self.days()] + [hour_bucket(h) for h in self.whole_hours()]
+        """The keys of the cells to read: ``2026-03`` per whole month, ``2026-03-04`` per whole day
+        outside them, ``2026-03-03T06`` per whole hour outside those."""
+        return (
+            [m.isoformat()[:7] for m in self.months()]
+            + [d.isoformat() for d in self.whole_days()]
+            + [hour_bucket(h) for h in self.whole_hours()]
+        )
 
     def event_buckets(self) -> list[str]:
         """The hour keys of the events to read one by one (the cut hours)."""
@@ -316,23 +354,32 @@ class Slices:
 
 
 def hour_bucket(moment: datetime) -> str:
-    """The hour key of a UTC instant: ``2026-03-03T05`` (the bucket ``tai:hourSlice`` uses)."""
+    """The hour key of a UTC instant: ``2026-03-03T05`` (the bucket ``tai:hourSlice`` uses); its
+    first 10 characters are the day key and its first 7 the month key."""
     return f"{moment.date().isoformat()}T{moment.hour:02d}"
 
 
+def _runs(
+    first: datetime, end: datetime, inner_first: datetime, inner_end: datetime
+) -> tuple[tuple[datetime, datetime], ...]:
+    """``[first, end)`` minus ``[inner_first, inner_end)`` (which lies inside it): up to two runs."""
+    return tuple(r for r in ((first, inner_first), (inner_end, end)) if r[0] < r[1])
+
+
 def slices(period: Period) -> Slices:
-    """Split ``period`` into whole UTC days, whole UTC hours and the (at most two) cut hours."""
+    """Split ``period`` into whole UTC months, days and hours and the (at most two) cut hours."""
     start, end = period.start, period.end
     first_hour = _ceil_hour(start)
     last_hour = _floor_hour(end)
     if first_hour is None or first_hour > last_hour:  # inside one hour
-        return Slices(start.date(), start.date(), (), (_floor_hour(start),))
+        return Slices(start.date(), start.date(), (), (), (_floor_hour(start),))
     cut = tuple([_floor_hour(start)] * (start != first_hour) + [last_hour] * (end != last_hour))
-    day_from = _ceil_day(first_hour)
-    day_to = last_hour.date()
+    day_from, day_to = _ceil_day(first_hour), last_hour.date()
     if day_from is None or day_from >= day_to:  # no whole day
-        return Slices(day_to, day_to, ((first_hour, last_hour),) if first_hour < last_hour else (), cut)
-    head_end = datetime(day_from.year, day_from.month, day_from.day, tzinfo=UTC)
-    tail_start = datetime(day_to.year, day_to.month, day_to.day, tzinfo=UTC)
-    hours = tuple(r for r in ((first_hour, head_end), (tail_start, last_hour)) if r[0] < r[1])
-    return Slices(day_from, day_to, hours, cut)
+        return Slices(day_to, day_to, (), ((first_hour, last_hour),) if first_hour < last_hour else (), cut)
+    hours = _runs(first_hour, last_hour, _midnight(day_from), _midnight(day_to))
+    month_from, month_to = _ceil_month(day_from), day_to.replace(day=1)
+    if month_from is None or month_from >= month_to:  # no whole month
+        return Slices(day_to, day_to, ((day_from, day_to),), hours, cut)
+    days = tuple(r for r in ((day_from, month_from), (month_to, day_to)) if r[0] < r[1])
+    return Slices(month_from, month_to, days, hours, cut)

@@ -1,10 +1,11 @@
-"""Daily and hourly Data Cube observations maintained at ingest.
+"""Monthly, daily and hourly Data Cube observations maintained at ingest.
 
-One ``qb:Observation`` per (customer, event type, UTC day, dimension values) and one per (customer,
-event type, UTC hour, dimension values) carries the event count, the receipted-event count and the
-sum of every measure. Each cell carries its index key, ``tai:slice "order 2026-03-03"`` (or
-``"order 2026-03-03T05"`` for an hour), so a KPI over a month looks up the cells of its event type
-for the month's whole days and its edge hours, a few hundred cells however long the history is.
+One ``qb:Observation`` per (customer, event type, UTC month, day or hour, dimension values)
+carries the event count, the receipted-event count and the sum of every measure. Each cell
+carries its index key, ``tai:slice "order 2026-03"`` (``"order 2026-03-03"`` for a day,
+``"order 2026-03-03T05"`` for an hour), so a KPI over a period looks up the cells of its event
+type for the period's whole months, then the whole days and hours at its edges: a few dozen
+cells for a month, however long the history is.
 They live in the customer's graph, are updated in the same transaction as the events, and
 analysts can query them like any other data.
 
@@ -33,7 +34,7 @@ T = mapping.TAI
 
 @dataclass(frozen=True, slots=True)
 class CellRef:
-    """Which cell an event falls in: its IRI, event type name, day or hour, dimension values."""
+    """Which cell an event falls in: its IRI, event type name, month, day or hour, dimension values."""
 
     iri: str
     transaction_type: str
@@ -48,7 +49,7 @@ class Observation:
     iri: str
     transaction_type: str
     class_iri: str
-    bucket: str  # a UTC day "2026-03-03" (daily cell) or hour "2026-03-03T05" (hourly cell)
+    bucket: str  # a UTC month "2026-03", day "2026-03-03" or hour "2026-03-03T05"
     dims: tuple[tuple[str, str], ...]
     count: int = 0
     receipt_count: int = 0
@@ -97,16 +98,9 @@ class Observation:
     def identity_triples(self, customer_id: str) -> list[str]:
         """The triples written once, when the cell is created."""
         s = mapping.iri(self.iri)
-        hourly = "T" in self.bucket
-        dataset = f"urn:tai:{customer_id}:rollup:{self.transaction_type}" + (":hourly" if hourly else "")
-        if hourly:
-            kind, when, at = (
-                "HourlyRollup",
-                "hour",
-                mapping.lit_typed(self.bucket + ":00:00Z", XSD + "dateTime"),
-            )
-        else:
-            kind, when, at = "DailyRollup", "day", mapping.lit_typed(self.bucket, XSD + "date")
+        kind, suffix, when, (append, xsd) = _RESOLUTIONS[len(self.bucket)]
+        dataset = f"urn:tai:{customer_id}:rollup:{self.transaction_type}{suffix}"
+        at = mapping.lit_typed(self.bucket + append, XSD + xsd)
         key = mapping.slice_key(self.transaction_type, self.bucket)
         out = [
             f"{s} {mapping.iri(RDF_TYPE)} {mapping.iri(QB + 'Observation')} .",
@@ -118,6 +112,15 @@ class Observation:
         ]
         out += [f"{s} {mapping.iri(p)} {mapping.lit_string(v)} ." for p, v in self.dims]
         return out
+
+
+#: By bucket length: the cell class, its dataset suffix, its time dimension, and how the bucket
+#: becomes that dimension's literal (text to append, XSD datatype).
+_RESOLUTIONS = {
+    7: ("MonthlyRollup", ":monthly", "month", ("", "gYearMonth")),
+    10: ("DailyRollup", "", "day", ("", "date")),
+    13: ("HourlyRollup", ":hourly", "hour", (":00:00Z", "dateTime")),
+}
 
 
 def _int(n: int) -> str:
@@ -140,7 +143,7 @@ def _dims(event: Event, etype: EventType) -> tuple[tuple[str, str], ...]:
 
 
 def cell_iri(customer_id: str, etype: EventType, bucket: str, dims: tuple[tuple[str, str], ...]) -> str:
-    """Deterministic IRI of a rollup cell (``bucket``: a UTC day or hour)."""
+    """Deterministic IRI of a rollup cell (``bucket``: a UTC month, day or hour)."""
     digest = hashlib.sha256("\n".join(f"{p}={v}" for p, v in dims).encode()).hexdigest()[:16]
     return mapping.rollup_iri(customer_id, etype.name, bucket, digest)
 
@@ -187,7 +190,7 @@ def apply_events(
     events: Iterable[tuple[Event, EventType]],
     current: Callable[[Sequence[CellRef]], Mapping[str, Observation]],
 ) -> RollupChange:
-    """Fold receipted events into their daily and hourly cells.
+    """Fold receipted events into their monthly, daily and hourly cells.
 
     ``current(refs)`` is called once, with every cell the batch touches, and returns the state
     before this batch of those that exist (all at once, so a remote store answers in one round
@@ -199,7 +202,7 @@ def apply_events(
         hour = hour_bucket(event.timestamp.astimezone(UTC))
         dims = _dims(event, etype)
         contribution = _contribution(event, etype)
-        for bucket in (hour[:10], hour):
+        for bucket in (hour[:7], hour[:10], hour):  # the event's month, day and hour cells
             key = (etype.name, bucket, dims)
             ref = refs.get(key)
             if ref is None:

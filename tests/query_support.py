@@ -1,6 +1,7 @@
 """Test helpers for the named queries: engines that load fixture events.
 
-``DirectEngine`` writes the triples of docs/design.md (events, receipts, daily and hourly rollups) straight
+``DirectEngine`` writes the triples of docs/design.md (events, receipts, monthly, daily and hourly
+rollups) straight
 into an in-memory :class:`OxigraphStore`, reading field → predicate, datatypes and rollup roles
 from ``shapes/*.ttl``. It checks the queries against the documented data model independently of the
 ingest code; :func:`engine_factories` adds the real :class:`~tai_graph.engine.Engine` when it can be
@@ -161,7 +162,7 @@ class DirectEngine:
                 )
             )
             hour = event["ts"].astimezone(UTC).strftime("%Y-%m-%dT%H")
-            for bucket in (hour[:10], hour):  # a daily and an hourly cell
+            for bucket in (hour[:7], hour[:10], hour):  # a monthly, a daily and an hourly cell
                 sums = cells.setdefault((event["type"], bucket, dims), {})
                 sums[TAI + "count"] = sums.get(TAI + "count", Decimal(0)) + 1
                 sums[TAI + "receiptCount"] = sums.get(TAI + "receiptCount", Decimal(0)) + 1
@@ -191,6 +192,9 @@ class DirectEngine:
             if "T" in bucket:
                 kind, dataset = "HourlyRollup", f"urn:tai:{customer_id}:rollup:{ttype}:hourly"
                 when = (TAI + "hour", ox.Literal(bucket + ":00:00Z", datatype=ox.NamedNode(XSD + "dateTime")))
+            elif len(bucket) == 7:
+                kind, dataset = "MonthlyRollup", f"urn:tai:{customer_id}:rollup:{ttype}:monthly"
+                when = (TAI + "month", ox.Literal(bucket, datatype=ox.NamedNode(XSD + "gYearMonth")))
             else:
                 kind, dataset = "DailyRollup", f"urn:tai:{customer_id}:rollup:{ttype}"
                 when = (TAI + "day", ox.Literal(bucket, datatype=ox.NamedNode(XSD + "date")))

@@ -88,7 +88,12 @@ def test_rollups_equal_the_raw_events(engine: Engine, cache: int) -> None:
     def norm(rows: list[Any]) -> set[tuple[str, str, int, Decimal]]:
         return {(r["k"].value, r["status"].value, int(r["n"].value), Decimal(r["sum"].value)) for r in rows}
 
-    for width, kind, time_pred in ((10, "DailyRollup", "day"), (13, "HourlyRollup", "hour")):
+    cells = {"MonthlyRollup": 2, "DailyRollup": 6, "HourlyRollup": 9}  # stockouts (even i) all fall at 10:00
+    for width, kind, time_pred in (
+        (7, "MonthlyRollup", "month"),
+        (10, "DailyRollup", "day"),
+        (13, "HourlyRollup", "hour"),
+    ):
         raw = engine.store.select(
             f"PREFIX tai: <{T}> SELECT ?k ?status (COUNT(*) AS ?n) (SUM(?a) AS ?sum) WHERE "
             "{ ?e a tai:Order ; tai:timestamp ?ts ; tai:status ?status ; tai:amount ?a "
@@ -102,7 +107,7 @@ def test_rollups_equal_the_raw_events(engine: Engine, cache: int) -> None:
             scope,
         )
         assert norm(raw) == norm(cube)
-        assert len(cube) == (6 if kind == "DailyRollup" else 9)  # stockouts (even i) all fall at 10:00
+        assert len(cube) == cells[kind]
         for row in cube:  # the time dimension agrees with the key
             assert row["k"].value[6:] == row["when"].value[:width]
     assert len(engine.ingestor._cells) <= cache  # the cache stays bounded

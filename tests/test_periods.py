@@ -189,22 +189,45 @@ def h(day: int, hour: int, month: int = 1) -> datetime:
 @pytest.mark.parametrize(
     ("from_text", "to_text", "split"),
     [
-        (  # a calendar month in UTC: whole days only
+        (  # a calendar month in UTC: one monthly cell per dimension combination
             "2026-01-01",
             "2026-02-01",
-            Slices(date(2026, 1, 1), date(2026, 2, 1), (), ()),
+            Slices(date(2026, 1, 1), date(2026, 2, 1), (), (), ()),
+        ),
+        (  # a quarter: three months
+            "2026-01-01",
+            "2026-04-01",
+            Slices(date(2026, 1, 1), date(2026, 4, 1), (), (), ()),
         ),
         (  # a calendar month at UTC-05:00: whole days and whole edge hours, no event is read
             "2026-01-01T00:00:00-05:00",
             "2026-02-01T00:00:00-05:00",
-            Slices(date(2026, 1, 2), date(2026, 2, 1), ((h(1, 5), h(2, 0)), (h(1, 0, 2), h(1, 5, 2))), ()),
+            Slices(
+                date(2026, 2, 1),
+                date(2026, 2, 1),
+                ((date(2026, 1, 2), date(2026, 2, 1)),),
+                ((h(1, 5), h(2, 0)), (h(1, 0, 2), h(1, 5, 2))),
+                (),
+            ),
         ),
-        (  # cut hours at both edges
+        (  # whole months inside, whole days and hours around them, cut hours at both ends
+            "2026-01-30T10:30:00Z",
+            "2026-04-02T06:15:00Z",
+            Slices(
+                date(2026, 2, 1),
+                date(2026, 4, 1),
+                ((date(2026, 1, 31), date(2026, 2, 1)), (date(2026, 4, 1), date(2026, 4, 2))),
+                ((h(30, 11), h(31, 0)), (h(2, 0, 4), h(2, 6, 4))),
+                (h(30, 10), h(2, 6, 4)),
+            ),
+        ),
+        (  # cut hours at both edges, whole days only
             "2026-01-01T10:30:00Z",
             "2026-01-05T06:15:00Z",
             Slices(
-                date(2026, 1, 2),
                 date(2026, 1, 5),
+                date(2026, 1, 5),
+                ((date(2026, 1, 2), date(2026, 1, 5)),),
                 ((h(1, 11), h(2, 0)), (h(5, 0), h(5, 6))),
                 (h(1, 10), h(5, 6)),
             ),
@@ -212,22 +235,24 @@ def h(day: int, hour: int, month: int = 1) -> datetime:
         (  # inside one day: hours only
             "2026-01-01T10:00:00Z",
             "2026-01-01T14:00:00Z",
-            Slices(date(2026, 1, 1), date(2026, 1, 1), ((h(1, 10), h(1, 14)),), ()),
+            Slices(date(2026, 1, 1), date(2026, 1, 1), (), ((h(1, 10), h(1, 14)),), ()),
         ),
         (  # inside one hour: one cut hour
             "2026-01-01T10:10:00Z",
             "2026-01-01T10:20:00Z",
-            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (h(1, 10),)),
+            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (), (h(1, 10),)),
         ),
         (  # across one hour boundary, nothing whole
             "2026-01-01T10:30:00Z",
             "2026-01-01T11:15:00Z",
-            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (h(1, 10), h(1, 11))),
+            Slices(date(2026, 1, 1), date(2026, 1, 1), (), (), (h(1, 10), h(1, 11))),
         ),
         (  # a cut head hour, then whole days
             "2026-01-01T23:30:00Z",
             "2026-01-03",
-            Slices(date(2026, 1, 2), date(2026, 1, 3), (), (h(1, 23),)),
+            Slices(
+                date(2026, 1, 3), date(2026, 1, 3), ((date(2026, 1, 2), date(2026, 1, 3)),), (), (h(1, 23),)
+            ),
         ),
     ],
 )
@@ -236,24 +261,28 @@ def test_slices(from_text: str, to_text: str, split: Slices) -> None:
 
 
 def test_slice_buckets_are_the_rollup_keys() -> None:
-    split = slices(parse_period("2026-01-01T22:30:00Z", "2026-01-03T01:00:00Z"))
-    assert split.cell_buckets() == ["2026-01-02", "2026-01-01T23", "2026-01-03T00"]
-    assert split.event_buckets() == ["2026-01-01T22"]
-    assert split.day_count == 1 and split.cell_bucket_count == 3
+    split = slices(parse_period("2026-01-31T22:30:00Z", "2026-03-02T01:00:00Z"))
+    assert split.cell_buckets() == ["2026-02", "2026-03-01", "2026-01-31T23", "2026-03-02T00"]
+    assert split.event_buckets() == ["2026-01-31T22"]
+    assert (split.month_count, split.day_count, split.hour_count, split.cell_bucket_count) == (1, 1, 2, 4)
     assert hour_bucket(utc(2026, 1, 1, 7, 59, 59)) == "2026-01-01T07"
+    decade = slices(parse_period("2020-01-01", "2030-01-01"))
+    assert decade.cell_bucket_count == 120 and decade.cell_buckets()[-1] == "2029-12"
 
 
 @given(st.lists(instants, min_size=2, max_size=2, unique=True), st.lists(instants, max_size=30))
 def test_slices_cover_every_instant_exactly_once(edges: list[datetime], probes: list[datetime]) -> None:
     p = Period(*sorted(edges))
     split = slices(p)
-    hours = split.hours
     for t in [*probes, p.start, p.end - timedelta(microseconds=1), p.end]:
-        in_days = split.day_from <= t.date() < split.day_to
-        in_hours = any(first <= t < end for first, end in hours)
+        in_months = split.month_from <= t.date().replace(day=1) < split.month_to
+        in_days = any(first <= t.date() < end for first, end in split.days)
+        in_hours = any(first <= t < end for first, end in split.hours)
         in_cut = t.replace(minute=0, second=0, microsecond=0) in split.cut_hours and t in p
-        assert int(in_days) + int(in_hours) + int(in_cut) == int(t in p), t
-    assert len(split.cut_hours) <= 2 and len(hours) <= 2
+        assert int(in_months) + int(in_days) + int(in_hours) + int(in_cut) == int(t in p), t
+    assert len(split.cut_hours) <= 2 and len(split.hours) <= 2 and len(split.days) <= 2
+    assert split.month_count == 0 or (split.month_from.day == 1 and split.month_to.day == 1)
+    assert split.day_count <= 60 and split.hour_count <= 46  # the edges stay short: coarsest cells first
 
 
 def test_offsets_of_every_zone_give_the_same_instant() -> None:

@@ -41,7 +41,15 @@ SPEC_NAMES = {
     "sync_latency",
     "receipt_coverage",
 }
-REQUIRED_CASES = {"period_edges", "cut_hours", "whole_days", "one_day", "empty", "late_events"}
+REQUIRED_CASES = {
+    "period_edges",
+    "cut_hours",
+    "whole_days",
+    "whole_months",
+    "one_day",
+    "empty",
+    "late_events",
+}
 PERIOD = parse_period("2026-01-05T06:00:00Z", "2026-01-08T12:30:00Z")
 
 GOOD = """\

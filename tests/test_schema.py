@@ -195,6 +195,7 @@ def test_ontology_declares_every_class_and_predicate(registry: TypeRegistry) -> 
         "signature",
         "ed25519Signature",
         "eventType",
+        "month",
         "day",
         "hour",
         "slice",
@@ -203,7 +204,7 @@ def test_ontology_declares_every_class_and_predicate(registry: TypeRegistry) -> 
         "receiptCount",
     ):
         assert g.value(URIRef(TAI + name), RDFS.comment) is not None, name
-    for cls in ("Receipt", "Customer", "DailyRollup", "HourlyRollup"):
+    for cls in ("Receipt", "Customer", "MonthlyRollup", "DailyRollup", "HourlyRollup"):
         assert g.value(URIRef(TAI + cls), RDFS.subClassOf) is not None
 
 
