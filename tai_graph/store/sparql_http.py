@@ -154,29 +154,27 @@ class SparqlHttpStore:
         """One ``SELECT … VALUES`` per 500 subjects; every IRI is checked first."""
         p, g = _iri(predicate, "predicate"), _iri(graph, "graph")
         out: dict[str, str] = {}
-        for start in range(0, len(subjects), 500):
-            chunk = " ".join(str(_iri(s, "subject")) for s in subjects[start : start + 500])
-            rows = self.select(
-                f"SELECT ?s ?o WHERE {{ VALUES ?s {{ {chunk} }} GRAPH {g} {{ ?s {p} ?o }} }}",
-                QueryScope((g.value,)),
-            )
-            for row in rows:
-                out.setdefault(term_value(row["s"]), term_value(row["o"]))
+        for row in self._about(subjects, g, "?o", f"?s {p} ?o"):
+            out.setdefault(term_value(row["s"]), term_value(row["o"]))
         return out
 
     def properties(self, subjects: Sequence[str], graph: str) -> dict[str, dict[str, str]]:
         """One ``SELECT … VALUES`` per 500 subjects; every IRI is checked first."""
-        g = _iri(graph, "graph")
         out: dict[str, dict[str, str]] = {}
+        for row in self._about(subjects, _iri(graph, "graph"), "?p ?o", "?s ?p ?o"):
+            out.setdefault(term_value(row["s"]), {})[term_value(row["p"])] = term_value(row["o"])
+        return out
+
+    def _about(
+        self, subjects: Sequence[str], graph: ox.NamedNode, project: str, pattern: str
+    ) -> Iterator[Row]:
+        """Rows of ``SELECT ?s {project}`` matching ``pattern`` in ``graph``, for ``?s`` in ``subjects``."""
         for start in range(0, len(subjects), 500):
             chunk = " ".join(str(_iri(s, "subject")) for s in subjects[start : start + 500])
-            rows = self.select(
-                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {chunk} }} GRAPH {g} {{ ?s ?p ?o }} }}",
-                QueryScope((g.value,)),
+            yield from self.select(
+                f"SELECT ?s {project} WHERE {{ VALUES ?s {{ {chunk} }} GRAPH {graph} {{ {pattern} }} }}",
+                QueryScope((graph.value,)),
             )
-            for row in rows:
-                out.setdefault(term_value(row["s"]), {})[term_value(row["p"])] = term_value(row["o"])
-        return out
 
     def flush(self) -> None:
         """Nothing to do: the server owns durability (a committed update is its to keep)."""
