@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,26 @@ def resource_dir(name: str) -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / name
+
+
+def _query_dirs(text: str) -> tuple[Path, ...]:
+    return (resource_dir("queries"), *(Path(p) for p in text.split(os.pathsep) if p))
+
+
+#: ``TAI_*`` environment variables: (variable, Settings field, conversion of its text).
+_ENV: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+    ("TAI_DATA_DIR", "data_dir", Path),
+    ("TAI_ADMIN_KEY", "admin_key", str),
+    ("TAI_HOSTNAME", "hostname", str),
+    ("TAI_REGION", "region", str),
+    ("TAI_RETENTION_YEARS", "retention_years", int),
+    ("TAI_DURABILITY", "durability", str),
+    ("TAI_QUERY_DIRS", "query_dirs", _query_dirs),
+    ("TAI_QUERY_TIMEOUT_S", "query_timeout_s", float),
+    ("TAI_STORE_URL", "store_url", str),
+    ("TAI_STORE_UPDATE_URL", "store_update_url", str),
+    ("TAI_STORE_TIMEOUT_S", "store_timeout_s", float),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,29 +84,9 @@ class Settings:
         """Settings from ``TAI_*`` environment variables, then explicit overrides."""
         env = dict(os.environ if env is None else env)
         values: dict[str, object] = {}
-        if env.get("TAI_DATA_DIR"):
-            values["data_dir"] = Path(env["TAI_DATA_DIR"])
-        if env.get("TAI_ADMIN_KEY"):
-            values["admin_key"] = env["TAI_ADMIN_KEY"]
-        if env.get("TAI_HOSTNAME"):
-            values["hostname"] = env["TAI_HOSTNAME"]
-        if env.get("TAI_REGION"):
-            values["region"] = env["TAI_REGION"]
-        if env.get("TAI_RETENTION_YEARS"):
-            values["retention_years"] = int(env["TAI_RETENTION_YEARS"])
-        if env.get("TAI_DURABILITY"):
-            values["durability"] = env["TAI_DURABILITY"]
-        if env.get("TAI_QUERY_DIRS"):
-            extra = tuple(Path(p) for p in env["TAI_QUERY_DIRS"].split(os.pathsep) if p)
-            values["query_dirs"] = (resource_dir("queries"), *extra)
-        if env.get("TAI_QUERY_TIMEOUT_S"):
-            values["query_timeout_s"] = float(env["TAI_QUERY_TIMEOUT_S"])
-        if env.get("TAI_STORE_URL"):
-            values["store_url"] = env["TAI_STORE_URL"]
-        if env.get("TAI_STORE_UPDATE_URL"):
-            values["store_update_url"] = env["TAI_STORE_UPDATE_URL"]
-        if env.get("TAI_STORE_TIMEOUT_S"):
-            values["store_timeout_s"] = float(env["TAI_STORE_TIMEOUT_S"])
+        for name, attribute, convert in _ENV:
+            if env.get(name):
+                values[attribute] = convert(env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("data_dir") is not None:
             values["data_dir"] = Path(str(values["data_dir"]))
