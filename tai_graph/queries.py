@@ -55,16 +55,21 @@ from tai_graph.model import format_utc
 from tai_graph.periods import Period, parse_instant, slices
 from tai_graph.querytext import (
     SAMPLES,
+    Edit,
     ParamType,
     Value,
+    ValuesBlock,
+    block_edit,
     convert,
     position,
-    replace_blocks,
+    splice,
     substitute,
+    term_edits,
     to_python,
     tokens,
     typed,
     values_blocks,
+    variable_spans,
     variables,
 )
 from tai_graph.store.base import GraphStore, QueryScope, Term
@@ -179,6 +184,9 @@ class NamedQuery:
     text: str
     path: Path
     text_sha256: str
+    #: where ``text``'s variables and slice blocks are, found once at load so binding never lexes
+    spans: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+    slice_blocks: tuple[ValuesBlock, ...] = field(default=(), repr=False)
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter called ``name``, if any."""
@@ -417,11 +425,10 @@ def _period_terms(period: Period) -> dict[str, Term]:
     return {"from": typed("dateTime", period.from_text), "to": typed("dateTime", period.to_text)}
 
 
-def _expand_slices(text: str, period: Period, event_types: Sequence[str]) -> str:
-    """``text`` with every ``VALUES ?slice``/``?hourSlice`` block listing the period's keys."""
-    blocks = values_blocks(text, SLICE_VARIABLES)  # their form was checked when the query was loaded
+def _slice_edits(blocks: Sequence[ValuesBlock], period: Period, event_types: Sequence[str]) -> list[Edit]:
+    """The edits that make every ``VALUES ?slice``/``?hourSlice`` block list the period's keys."""
     if not blocks:
-        return text
+        return []
     split = slices(period)
     buckets = {"slice": split.cell_bucket_count, "hourSlice": len(split.cut_hours)}
     types: list[list[str]] = []
@@ -440,11 +447,26 @@ def _expand_slices(text: str, period: Period, event_types: Sequence[str]) -> str
             details={"parameter": "to", "rule": "max-slice-keys", "value": period.to_text},
         )
     keys = {"slice": split.cell_buckets(), "hourSlice": split.event_buckets()}
-    rows = [
-        [slice_key(t, k) for t in names for k in keys[b.variable]]
+    return [
+        block_edit(b, [slice_key(t, k) for t in names for k in keys[b.variable]])
         for names, b in zip(types, blocks, strict=True)
     ]
-    return replace_blocks(text, blocks, rows)
+
+
+def _fill(
+    text: str,
+    spans: Sequence[tuple[int, int, str]],
+    blocks: Sequence[ValuesBlock],
+    terms: Mapping[str, Term],
+    period: Period,
+    event_types: Sequence[str],
+    *,
+    only: int | None = None,
+) -> str:
+    """``text`` bound: the variables in ``terms`` replaced by their terms, the slice blocks listing
+    the period's keys. ``spans`` and ``blocks`` are ``text``'s, found once when it was loaded."""
+    edits = term_edits(spans, terms, only=only) + _slice_edits(blocks, period, event_types)
+    return splice(text, sorted(edits))
 
 
 def _syntaxposition(exc: Exception) -> tuple[int | None, int | None]:
@@ -453,9 +475,16 @@ def _syntaxposition(exc: Exception) -> tuple[int | None, int | None]:
 
 
 def _check_sparql(
-    text: str, path: Path, meta: Mapping[str, object], problems: _Problems, event_types: Collection[str]
-) -> bool:
-    """Parse the file as SPARQL, then bound with sample values; check the projection."""
+    text: str,
+    spans: Sequence[tuple[int, int, str]],
+    path: Path,
+    meta: Mapping[str, object],
+    problems: _Problems,
+    event_types: Collection[str],
+) -> tuple[ValuesBlock, ...] | None:
+    """Parse the file as SPARQL, then bound with sample values; check the projection.
+
+    Returns the file's slice blocks, or ``None`` when it is refused (``problems`` says why)."""
     store = ox.Store()
     start = len(problems.items)
     try:
@@ -463,22 +492,22 @@ def _check_sparql(
     except SyntaxError as exc:
         line, col = _syntaxposition(exc)
         problems.add(path, line, col, f"SPARQL syntax error: {exc}")
-        return False
+        return None
     for m in tokens(text):
         if m.lastgroup == "word" and m.group().upper() in ("SERVICE", "LOAD"):
             problems.add(path, *position(text, m.start()), f"{m.group()} is not allowed in a named query")
     params = cast(tuple[Parameter, ...], meta["parameters"])
-    used = variables(text)
+    used = {name for _, _, name in spans}
     for p in params:
         if p.name not in used:
             problems.add(path, 1, 1, f"parameter {p.name!r} is declared but ?{p.name} is never used")
     try:
-        blocks = values_blocks(text, SLICE_VARIABLES)
+        blocks = tuple(values_blocks(text, SLICE_VARIABLES))
     except ValueError as exc:
         problems.add(path, *position(text, exc.args[1]), exc.args[0])
-        return False
+        return None
     for name in sorted(set(SLICE_VARIABLES) & used - {b.variable for b in blocks}):
-        at = next(m.start() for m in tokens(text) if m.lastgroup == "var" and m.group()[1:] == name)
+        at = next(s for s, _, n in spans if n == name)
         problems.add(
             path, *position(text, at), f'?{name} is used but never listed: write VALUES ?{name} {{ "order" }}'
         )
@@ -493,27 +522,26 @@ def _check_sparql(
                 f" known: {', '.join(sorted(event_types))}",
             )
     terms = _sample_terms(params)
+    sample = _sample_period()
     try:
-        result = store.query(_expand_slices(substitute(text, terms), _sample_period(), ("sample",)))
+        result = store.query(_fill(text, spans, blocks, terms, sample, ("sample",)))
     except SyntaxError:
-        for m in tokens(text):
-            if m.lastgroup == "var" and m.group()[1:] in terms:
+        for at, end, name in spans:
+            if name in terms:
                 try:
-                    store.query(
-                        _expand_slices(substitute(text, terms, only=m.start()), _sample_period(), ("sample",))
-                    )
+                    store.query(_fill(text, spans, blocks, terms, sample, ("sample",), only=at))
                 except SyntaxError:
                     problems.add(
                         path,
-                        *position(text, m.start()),
-                        f"{m.group()} is bound by the engine; it cannot be projected, assigned (AS, BIND,"
+                        *position(text, at),
+                        f"{text[at:end]} is bound by the engine; it cannot be projected, assigned (AS, BIND,"
                         " VALUES) or grouped on — use it in expressions and patterns only",
                     )
                     break
-        return False
+        return None
     if not isinstance(result, ox.QuerySolutions):
         problems.add(path, None, None, "a named query must be a SELECT query")
-        return False
+        return None
     projected = [v.value for v in result.variables]
     declared = [name for name, _ in cast(tuple[tuple[str, str], ...], meta["columns"])]
     if projected != declared:
@@ -525,7 +553,7 @@ def _check_sparql(
     alert = cast(Alert | None, meta["alert"])
     if alert is not None and alert.column not in projected:
         problems.add(path, None, None, f"alert column {alert.column!r} is not projected")
-    return len(problems.items) == start
+    return blocks if len(problems.items) == start else None
 
 
 def _load_file(path: Path, problems: _Problems, event_types: Collection[str]) -> NamedQuery | None:
@@ -536,7 +564,11 @@ def _load_file(path: Path, problems: _Problems, event_types: Collection[str]) ->
         problems.add(path, None, None, f"not UTF-8: {exc}")
         return None
     meta = _parse_header(text, path, problems)
-    if meta is None or not _check_sparql(text, path, meta, problems, event_types):
+    if meta is None:
+        return None
+    spans = variable_spans(text)
+    blocks = _check_sparql(text, spans, path, meta, problems, event_types)
+    if blocks is None:
         return None
     return NamedQuery(
         name=str(meta["name"]),
@@ -551,6 +583,8 @@ def _load_file(path: Path, problems: _Problems, event_types: Collection[str]) ->
         text=text,
         path=path,
         text_sha256=hashlib.sha256(raw).hexdigest(),
+        spans=spans,
+        slice_blocks=blocks,
     )
 
 
@@ -654,7 +688,7 @@ def bind(
                 f"parameter {p.name!r} is required", details={"parameter": p.name, "rule": "required"}
             )
         terms[p.name], bound[p.name] = convert(p.type, text, name=p.name)
-    text = _expand_slices(substitute(query.text, terms), period, event_types)
+    text = _fill(query.text, query.spans, query.slice_blocks, terms, period, event_types)
     return BoundQuery(query, period, bound, terms, text)
 
 

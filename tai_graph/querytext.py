@@ -27,17 +27,21 @@ from tai_graph.store.base import Term
 __all__ = [
     "SAMPLES",
     "XSD",
+    "Edit",
     "ParamType",
     "Value",
     "ValuesBlock",
+    "block_edit",
     "convert",
     "position",
-    "replace_blocks",
+    "splice",
     "substitute",
+    "term_edits",
     "to_python",
     "tokens",
     "typed",
     "values_blocks",
+    "variable_spans",
     "variables",
 ]
 
@@ -86,28 +90,47 @@ def variables(text: str) -> set[str]:
     return {m.group()[1:] for m in tokens(text) if m.lastgroup == "var"}
 
 
-def substitute(text: str, terms: Mapping[str, Term], *, only: int | None = None) -> str:
-    """``text`` with every variable named in ``terms`` replaced by the term's serialisation.
+#: ``(start, end, replacement)``: ``text[start:end]`` becomes ``replacement``.
+Edit = tuple[int, int, str]
 
-    ``only`` restricts the replacement to the variable token starting at that offset (used to
-    locate a bad use of a bound variable).
-    """
+
+def splice(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with each edit applied; the edits are in text order and do not overlap."""
     out: list[str] = []
     last = 0
-    for m in tokens(text):
-        name = m.group()[1:]
-        if m.lastgroup == "var" and name in terms and (only is None or m.start() == only):
-            out.append(text[last : m.start()])
-            out.append(str(terms[name]))
-            last = m.end()
+    for start, end, replacement in edits:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def variable_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """``(start, end, name)`` of every variable token of ``text``, in order (lex once, bind often)."""
+    return tuple((m.start(), m.end(), m.group()[1:]) for m in tokens(text) if m.lastgroup == "var")
+
+
+def term_edits(
+    spans: Iterable[tuple[int, int, str]], terms: Mapping[str, Term], *, only: int | None = None
+) -> list[Edit]:
+    """The edits that replace each variable named in ``terms`` by the term's serialisation.
+
+    ``only`` restricts them to the variable token starting at that offset (used to locate a bad
+    use of a bound variable).
+    """
+    return [(s, e, str(terms[n])) for s, e, n in spans if n in terms and (only is None or s == only)]
+
+
+def substitute(text: str, terms: Mapping[str, Term], *, only: int | None = None) -> str:
+    """``text`` with every variable named in ``terms`` replaced by the term's serialisation."""
+    return splice(text, term_edits(variable_spans(text), terms, only=only))
 
 
 @dataclass(frozen=True, slots=True)
 class ValuesBlock:
     """``VALUES ?var { "a" "b" }`` in query text: the variable, the listed names, and the span of
-    the braces' inside (``start``/``end`` offsets), which :func:`replace_blocks` rewrites."""
+    the braces' inside (``start``/``end`` offsets), which :func:`block_edit` rewrites."""
 
     variable: str
     names: tuple[str, ...]
@@ -149,16 +172,9 @@ def values_blocks(text: str, variables: Iterable[str]) -> list[ValuesBlock]:
     return blocks
 
 
-def replace_blocks(text: str, blocks: Sequence[ValuesBlock], rows: Sequence[Sequence[str]]) -> str:
-    """``text`` with the inside of each block replaced by its row of strings (escaped)."""
-    out: list[str] = []
-    last = 0
-    for block, values in zip(blocks, rows, strict=True):
-        out.append(text[last : block.start])
-        out.append(" " + " ".join(str(ox.Literal(v)) for v in values) + " ")
-        last = block.end
-    out.append(text[last:])
-    return "".join(out)
+def block_edit(block: ValuesBlock, values: Sequence[str]) -> Edit:
+    """The edit that replaces the inside of ``block`` by ``values`` as (escaped) strings."""
+    return (block.start, block.end, " " + " ".join(str(ox.Literal(v)) for v in values) + " ")
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
